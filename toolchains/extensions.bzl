@@ -1,0 +1,12 @@
+"""Module extensions of rules_py_standalone."""
+
+load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+
+def _pypi_impl(module_ctx):
+    pypi_wheels_repos()
+    return module_ctx.extension_metadata(reproducible = True)
+
+pypi = module_extension(
+    implementation = _pypi_impl,
+    doc = "The pinned wheels the helper tools import (toolchains/pypi_wheels.bzl).",
+)

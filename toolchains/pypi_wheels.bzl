@@ -1,0 +1,71 @@
+"""Pinned wheels of the Python helper tools' third-party dependencies.
+
+Pure-Python wheels only, so the same files serve every interpreter that runs the tools
+(docs/tool-interpreter.md). Each entry: the wheel's URL, its sha256 and the other
+entries it imports. Repositories are named `rps_pypi_<key>`.
+"""
+
+_FILES = "https://files.pythonhosted.org/packages"
+
+PYPI_WHEELS = {
+    "bazel_runfiles": struct(
+        url = _FILES + "/97/2b/32fac1be1ae78ebc7e9ebe8ea139205ab9002b07c3ac31b713c22da900ae/bazel_runfiles-2.4.6-py3-none-any.whl",
+        sha256 = "b8c53e37a954f3e1c7be2d705dfb0dbba8ee00db5bfb63cb3c81b987ea8bf930",
+        deps = [],
+    ),
+    "certifi": struct(
+        url = _FILES + "/08/ba/95dd616042484f7c83a06974388b37b837732740ee70bc5dc715b5fcd55a/certifi-2026.10.18-py3-none-any.whl",
+        sha256 = "73191c47aaa79da394e8fee2dbc2ec827432cab56311122c9e47abf79e390f62",
+        deps = [],
+    ),
+    "charset_normalizer": struct(
+        url = _FILES + "/fc/ad/d07d7862a62ffa6d79d68074d14823243dd235a77c45262acbf6adeb28bf/charset_normalizer-3.5.2-py3-none-any.whl",
+        sha256 = "b6b751274acb69d77b3323d6b7dbaa3c7fdfc1eb829b7eb61d262f32e1af9685",
+        deps = [],
+    ),
+    "idna": struct(
+        url = _FILES + "/58/a2/bb081bab032533a855d44de1d56f8e8426114ff1ba5d1f07a438a0a654f8/idna-3.20-py3-none-any.whl",
+        sha256 = "ab7ae7122974553370f0bdb919e1a960b2cd1bc1ef0276416d896db81c14582c",
+        deps = [],
+    ),
+    "iniconfig": struct(
+        url = _FILES + "/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl",
+        sha256 = "9121e2c1fdb355232495be3194c8dfe87ccc2d5dee45947b78e68f499790d7a7",
+        deps = [],
+    ),
+    "packaging": struct(
+        url = _FILES + "/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl",
+        sha256 = "d7193f7c8e4e93f444fde0262bf90af30e16fa0ad0ad44cb553c87339b23cd1c",
+        deps = [],
+    ),
+    "pefile": struct(
+        url = _FILES + "/54/16/12b82f791c7f50ddec566873d5bdd245baa1491bac11d15ffb98aecc8f8b/pefile-2024.8.26-py3-none-any.whl",
+        sha256 = "76f8b485dcd3b1bb8166f1128d395fa3d87af26360c2358fb75b80019b957c6f",
+        deps = [],
+    ),
+    "pluggy": struct(
+        url = _FILES + "/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl",
+        sha256 = "7dd7b0d8832ba3cb632c306926ded123429211b83641b35dc5c41ad2d34f9bec",
+        deps = [],
+    ),
+    "pyelftools": struct(
+        url = _FILES + "/46/2a/f9697576603dae937727827505a6126a066affb227034e77e6f9068910da/pyelftools-0.33-py3-none-any.whl",
+        sha256 = "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036",
+        deps = [],
+    ),
+    "pytest": struct(
+        url = _FILES + "/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl",
+        sha256 = "07acdcf88ec174f907dc01af70bf52d49b014bbab03faeeade31c96b18c2e588",
+        deps = ["iniconfig", "packaging", "pluggy"],
+    ),
+    "requests": struct(
+        url = _FILES + "/a0/f4/c67b0b3f1b9245e8d266f0f112c500d50e5b4e83cb6f3b71b6528104182a/requests-2.34.2-py3-none-any.whl",
+        sha256 = "2a0d60c172f83ac6ab31e4554906c0f3b3588d37b5cb939b1c061f4907e278e0",
+        deps = ["certifi", "charset_normalizer", "idna", "urllib3"],
+    ),
+    "urllib3": struct(
+        url = _FILES + "/92/9d/c4e665119135114480843e7ab388fa94d8480650450e6f8e26b70d323a4c/urllib3-2.8.0-py3-none-any.whl",
+        sha256 = "0cf3cae568d36aa9576b28dfb35f11328f1cb974ca7647d9475ebb86c75ac6e3",
+        deps = [],
+    ),
+}

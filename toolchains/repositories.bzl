@@ -1,0 +1,23 @@
+"""WORKSPACE-mode entry points. Under bzlmod, MODULE.bazel does all of this."""
+
+load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+
+def rules_py_standalone_dependencies():
+    """Declares the repositories rules_py_standalone needs. Call it once from WORKSPACE."""
+
+    # Bazel 7's WORKSPACE suffix already declares these; `maybe` keeps a user's own choice.
+    maybe(
+        http_archive,
+        name = "bazel_skylib",
+        urls = ["https://github.com/bazelbuild/bazel-skylib/releases/download/1.7.1/bazel-skylib-1.7.1.tar.gz"],
+        sha256 = "bc283cdfcd526a52c3201279cda4bc298652efa898b10b4db0837dc51652756f",
+    )
+    maybe(
+        http_archive,
+        name = "platforms",
+        urls = ["https://github.com/bazelbuild/platforms/releases/download/0.0.10/platforms-0.0.10.tar.gz"],
+        sha256 = "218efe8ee736d26a3572663b374a253c012b716d8af0c07e842e82f238a0a7ee",
+    )
+    pypi_wheels_repos()
