@@ -43,6 +43,7 @@ STUB_MODULES = ("apple_support", "protobuf", "buildozer", "zlib")
 # Debian's module copies, by module name, relative to usr/share/bazel; served to
 # WORKSPACE mode too, where Bazel would otherwise fetch them from GitHub.
 WORKSPACE_OVERRIDES = {
+    "platforms": "tools/platforms",
     "rules_cc": "rules/cc",
     "rules_java": "rules/java",
     "rules_python": "rules/python",
