@@ -1,5 +1,6 @@
 """Tests of tools/bazel, the launcher: which Bazel it runs, and how it reports what is missing."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -64,3 +65,51 @@ def test_missing_prerequisites_are_named_with_the_install_command(launcher: Path
     assert done.returncode == 1
     assert "missing prerequisite(s): python3 apt-get apt-cache dpkg-deb" in done.stderr
     assert "apt-get install" in done.stderr
+
+
+def _fake_install(launcher: Path, cache: Path) -> Path:
+    """A complete private install whose bin/bazel only echoes, placed where the launcher looks."""
+    installer = Path(__file__).resolve().parents[2] / "tools" / "install_bazel"
+    shutil.copytree(installer, launcher.parent / "install_bazel")
+    data = b"".join((installer / n).read_bytes() for n in ("pins.txt", "install_bazel.py", "truststore.py"))
+    prefix = cache / "bazel" / f"bazel-{hashlib.sha256(data).hexdigest()[:16]}"
+    _fake_bazel(prefix / "bin", "7.7.1")
+    (prefix / ".complete").write_text("bazel 7.7.1\n")
+    (prefix / "cacerts.jks").write_text("newer than the bundle")
+    return prefix
+
+
+def test_private_install_prunes_old_output_bases(launcher: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _fake_install(launcher, cache)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("")
+    os.utime(bundle, (0, 0))
+    root = cache / "output_user_root"
+    server = subprocess.Popen(["sleep", "300"])
+    bases = []
+    for age in range(5):  # base0 is the newest
+        base = root / f"base{age}"
+        (base / "server").mkdir(parents=True)
+        (base / "DO_NOT_BUILD_HERE").write_text("/some/workspace")
+        (base / "execroot").mkdir()
+        (base / "execroot" / "read-only").write_text("")
+        (base / "execroot").chmod(0o500)
+        os.utime(base, (1000 - age, 1000 - age))
+        bases.append(base)
+    (bases[4] / "server" / "server.pid.txt").write_text(str(server.pid))
+    (root / "not-an-output-base").mkdir()
+    bindir = tmp_path / "bin"
+    _base_tools(bindir, SHELL_TOOLS + ["python3", "apt-get", "apt-cache", "dpkg-deb", "gpgv",
+                                       "touch", "kill", "sleep", "seq", "chmod", "rm"])
+    env = {"PATH": str(bindir), "HOME": str(tmp_path), "RULES_PY_STANDALONE_CACHE": str(cache),
+           "SSL_CERT_FILE": str(bundle)}
+    try:
+        done = _run(launcher, env, "build", "//x")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("ran 7.7.1: --output_user_root=")
+        # The current workspace has no output base yet, so the two newest others stay.
+        assert sorted(p.name for p in root.iterdir()) == ["base0", "base1", "not-an-output-base"]
+        assert server.wait(timeout=10) is not None, "the pruned output base's server must be stopped"
+    finally:
+        server.kill()
