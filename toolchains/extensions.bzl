@@ -1,6 +1,7 @@
 """Module extensions of rules_py_standalone."""
 
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
 def _pypi_impl(module_ctx):
     pypi_wheels_repos()
@@ -9,4 +10,13 @@ def _pypi_impl(module_ctx):
 pypi = module_extension(
     implementation = _pypi_impl,
     doc = "The pinned wheels the helper tools import (toolchains/pypi_wheels.bzl).",
+)
+
+def _zig_impl(module_ctx):
+    zig_sdk_repos()
+    return module_ctx.extension_metadata(reproducible = True)
+
+zig = module_extension(
+    implementation = _zig_impl,
+    doc = "The pinned zig compiler, one repository per exec platform (toolchains/zig_versions.bzl).",
 )

@@ -3,6 +3,7 @@
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
 def rules_py_standalone_dependencies():
     """Declares the repositories rules_py_standalone needs. Call it once from WORKSPACE."""
@@ -21,3 +22,8 @@ def rules_py_standalone_dependencies():
         sha256 = "218efe8ee736d26a3572663b374a253c012b716d8af0c07e842e82f238a0a7ee",
     )
     pypi_wheels_repos()
+    zig_sdk_repos()
+
+def rules_py_standalone_toolchains():
+    """Registers the hermetic C/C++ toolchains. Call it from WORKSPACE after the dependencies."""
+    native.register_toolchains("@rules_py_standalone//toolchains/zig:all")
