@@ -93,14 +93,12 @@ def _zig_cc_toolchain_config_impl(ctx):
         abi_libc_version = ctx.attr.libc,
         tool_paths = tool_paths,
         features = features,
-        cxx_builtin_include_directories = ctx.attr.builtin_include_directories,
     )
 
 zig_cc_toolchain_config = rule(
     implementation = _zig_cc_toolchain_config_impl,
     doc = "Configures `zig cc -target <zig_target>` (wrappers in the zig repository's bin/<zig_target>/).",
     attrs = {
-        "builtin_include_directories": attr.string_list(doc = "zig's own header directories (absolute)."),
         "cpu": attr.string(mandatory = True, doc = "Bazel's name of the target CPU."),
         "libm_forward": attr.label(
             allow_single_file = [".o"],
