@@ -53,10 +53,15 @@ PYPI_WHEELS = {
         sha256 = "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036",
         deps = [],
     ),
+    "pygments": struct(
+        url = _FILES + "/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl",
+        sha256 = "2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9",
+        deps = [],
+    ),
     "pytest": struct(
         url = _FILES + "/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl",
         sha256 = "07acdcf88ec174f907dc01af70bf52d49b014bbab03faeeade31c96b18c2e588",
-        deps = ["iniconfig", "packaging", "pluggy"],
+        deps = ["iniconfig", "packaging", "pluggy", "pygments"],
     ),
     "requests": struct(
         url = _FILES + "/a0/f4/c67b0b3f1b9245e8d266f0f112c500d50e5b4e83cb6f3b71b6528104182a/requests-2.34.2-py3-none-any.whl",

@@ -57,6 +57,16 @@ def _cache() -> Path:
     return Path(os.environ.get("RULES_PY_STANDALONE_CACHE") or Path.home() / ".cache/rules_py_standalone")
 
 
+# The nested Bazel must not see the outer test's environment (RUNFILES_DIR, TEST_*, PYTHON*):
+# the Python stubs of the consumer's tools would otherwise look for files in our runfiles.
+_PASSED_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
+
+
 class Workspace:
     def __init__(self, root: Path, startup: list[str]) -> None:
         self.root = root
@@ -66,6 +76,7 @@ class Workspace:
         done = subprocess.run(
             [_bazel(), *self.startup, *args],
             cwd=self.root,
+            env=_clean_env(),
             capture_output=True,
             text=True,
             timeout=1800,
@@ -100,7 +111,7 @@ def consumer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspa
         yield ws
     finally:
         # No server or output base may outlive the test.
-        subprocess.run([_bazel(), *ws.startup, "shutdown"], cwd=root, capture_output=True, timeout=120)
+        subprocess.run([_bazel(), *ws.startup, "shutdown"], cwd=root, env=_clean_env(), capture_output=True, timeout=120)
         if output_root.exists():
             subprocess.run(["chmod", "-R", "u+w", str(output_root)], check=False)
             shutil.rmtree(output_root, ignore_errors=True)
