@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load("//toolchains/private:cpython_sources_repos.bzl", "cpython_sources_repos")
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
 load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
@@ -23,6 +24,7 @@ def rules_py_standalone_dependencies():
     )
     pypi_wheels_repos()
     zig_sdk_repos()
+    cpython_sources_repos()
 
 def rules_py_standalone_toolchains():
     """Registers the hermetic C/C++ toolchains. Call it from WORKSPACE after the dependencies."""

@@ -1,0 +1,74 @@
+"""`source_build`: a third-party C library or tool built from a source archive in one action."""
+
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+
+def _host_triple(cc_toolchain):
+    # Our zig targets are named like x86_64-linux-gnu.2.17; autoconf wants x86_64-linux-gnu.
+    return cc_toolchain.target_gnu_system_name.split(".")[0]
+
+def _source_build_impl(ctx):
+    cc_toolchain = find_cpp_toolchain(ctx)
+    out = ctx.actions.declare_directory(ctx.label.name)
+    compiler = cc_toolchain.compiler_executable
+    tools_dir = compiler.rpartition("/")[0]
+    tools = {}
+    tool_inputs = []
+    for target, name in ctx.attr.tools.items():
+        directory = target[DefaultInfo].files.to_list()[0]
+        tools[name] = directory.path + "/bin/" + name
+        tool_inputs.append(directory)
+    recipe = struct(
+        name = ctx.label.name,
+        archive = ctx.file.archive.path,
+        host = _host_triple(cc_toolchain),
+        cc = compiler,
+        ar = cc_toolchain.ar_executable,
+        ranlib = tools_dir + "/ranlib",
+        deps = {dep.label.name: dep[DefaultInfo].files.to_list()[0].path for dep in ctx.attr.deps},
+        tools = tools,
+        env = ctx.attr.env,
+        steps = ctx.attr.steps,
+        outputs = ctx.attr.outputs,
+    )
+    recipe_file = ctx.actions.declare_file(ctx.label.name + ".recipe.json")
+    ctx.actions.write(recipe_file, json.encode_indent(recipe))
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = ["--recipe", recipe_file.path, "--out", out.path],
+        inputs = depset(
+            [ctx.file.archive, recipe_file] + tool_inputs + [d[DefaultInfo].files.to_list()[0] for d in ctx.attr.deps],
+            transitive = [cc_toolchain.all_files],
+        ),
+        outputs = [out],
+        mnemonic = "RpsSourceBuild",
+        progress_message = "Building %{label} from source",
+        env = {"PYTHONHASHSEED": "0"},
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+source_build = rule(
+    implementation = _source_build_impl,
+    doc = "Unpacks `archive` and runs `steps` with the target's zig toolchain; outputs one directory.",
+    attrs = {
+        "archive": attr.label(mandatory = True, allow_single_file = True, doc = "The source tarball."),
+        "deps": attr.label_list(doc = "Other source_build targets; `{dep:<name>}` is their output directory."),
+        "env": attr.string_dict(doc = "Environment for the steps (placeholders allowed)."),
+        "outputs": attr.string_dict(
+            mandatory = True,
+            doc = "Output path (in this target's directory) -> what to copy there, e.g. {\"lib\": \"{prefix}/lib\"}.",
+        ),
+        "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
+        "tools": attr.label_keyed_string_dict(
+            cfg = "exec",
+            doc = "source_build targets of programs the steps run -> program name (found in <dir>/bin/<name>).",
+        ),
+        "_cc_toolchain": attr.label(default = "@bazel_tools//tools/cpp:current_cc_toolchain"),
+        "_tool": attr.label(
+            default = "//tools/build_from_source",
+            executable = True,
+            cfg = "exec",
+        ),
+    },
+    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
+    fragments = ["cpp"],
+)
