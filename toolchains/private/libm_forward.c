@@ -4,9 +4,10 @@
  * zig's compiler_rt defines libm functions (log2, exp2, sin, ...) as weak hidden symbols.
  * Whenever a link needs compiler_rt for anything else (a 128-bit division, say), those
  * definitions win over glibc's libm.so and the program silently gets zig's versions, some
- * of which are wrong (log2 of a subnormal). The strong definitions below win over the weak
- * ones and call glibc's own functions through versioned references, which only libm.so can
- * satisfy.
+ * of which are wrong (log2 of a subnormal). The definitions below come first on the link
+ * line (compiler_rt comes last), so among equally weak definitions they are the ones kept;
+ * they call glibc's own functions through versioned references, which only libm.so can
+ * satisfy. Weak, because build systems such as CPython's repeat LDFLAGS on a link line.
  */
 #if defined(__x86_64__)
 #define GLIBC_BASE "GLIBC_2.2.5"
@@ -19,22 +20,22 @@
 #define FORWARD1(type, name)                                                  \
   extern type rps_glibc_##name(type);                                         \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  type name(type x) { return rps_glibc_##name(x); }
+  __attribute__((weak)) type name(type x) { return rps_glibc_##name(x); }
 
 #define FORWARD2(type, name)                                                  \
   extern type rps_glibc_##name(type, type);                                   \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  type name(type x, type y) { return rps_glibc_##name(x, y); }
+  __attribute__((weak)) type name(type x, type y) { return rps_glibc_##name(x, y); }
 
 #define FORWARD3(type, name)                                                  \
   extern type rps_glibc_##name(type, type, type);                             \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  type name(type x, type y, type z) { return rps_glibc_##name(x, y, z); }
+  __attribute__((weak)) type name(type x, type y, type z) { return rps_glibc_##name(x, y, z); }
 
 #define FORWARD_SINCOS(type, name)                                            \
   extern void rps_glibc_##name(type, type *, type *);                         \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  void name(type x, type *s, type *c) { rps_glibc_##name(x, s, c); }
+  __attribute__((weak)) void name(type x, type *s, type *c) { rps_glibc_##name(x, s, c); }
 
 #define FORWARD_ALL1(name) FORWARD1(double, name) FORWARD1(float, name##f) FORWARD1(long double, name##l)
 #define FORWARD_ALL2(name) FORWARD2(double, name) FORWARD2(float, name##f) FORWARD2(long double, name##l)

@@ -17,8 +17,15 @@ def _source_build_impl(ctx):
         directory = target[DefaultInfo].files.to_list()[0]
         tools[name] = directory.path + "/bin/" + name
         tool_inputs.append(directory)
+    libm_forward = None
+    if cc_toolchain.libc == "gnu":
+        # The zig repository's libm_forward.o for this target (see libm_forward.c); configure
+        # scripts link with $CC directly, so it goes into LDFLAGS instead of a toolchain feature.
+        zig_target = cc_toolchain.target_gnu_system_name
+        libm_forward = tools_dir.rpartition("/bin/")[0] + "/libm_forward/" + zig_target + "/libm_forward.o"
     recipe = struct(
         name = ctx.label.name,
+        libm_forward = libm_forward,
         archive = ctx.file.archive.path,
         host = _host_triple(cc_toolchain),
         cc = compiler,

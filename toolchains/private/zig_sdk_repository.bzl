@@ -69,7 +69,7 @@ def _compile_libm_forward(rctx, zig_target):
     rctx.file(out, "")  # creates the directory
     cache = str(rctx.path("zig-cache-fetch"))
     result = rctx.execute(
-        [rctx.path("ziglang/zig"), "cc", "-target", zig_target, "-O2", "-fno-builtin", "-c",
+        [rctx.path("ziglang/zig"), "cc", "-target", zig_target, "-O2", "-g0", "-fno-builtin", "-c",
          rctx.path(Label("//toolchains/private:libm_forward.c")), "-o", rctx.path(out)],
         environment = {"ZIG_GLOBAL_CACHE_DIR": cache, "ZIG_LOCAL_CACHE_DIR": cache},
     )

@@ -12,6 +12,7 @@ commands and environment values:
   {cpu}      its first part (x86_64, aarch64)
   {cc} {ar} {ranlib}   the toolchain's programs (absolute)
   {dep:NAME} the output directory of dependency NAME (absolute)
+For glibc targets, LDFLAGS also gets the toolchain's libm_forward.o.
   {tool:NAME} an executable dependency NAME (absolute), e.g. {tool:make}
 
 Everything happens under the action's own directories; a failing command ends the action
@@ -109,20 +110,38 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
     src = unpack(Path(recipe["archive"]), work / "src")
     prefix = work / "prefix"
     prefix.mkdir(parents=True)
+    # Inputs are reached through fixed paths under `work`, never through the sandbox's own
+    # (which changes from action to action), so no build output records a sandbox path.
+    bin_dir = work / "bin"
+    bin_dir.mkdir()
+    programs = {"cc": recipe["cc"], "ar": recipe["ar"], "ranlib": recipe["ranlib"], **recipe.get("tools", {})}
+    for name, path in programs.items():
+        real = Path(path).resolve()
+        prefix_map = ""
+        if name == "cc":
+            # zig's own headers are reached through its absolute location.
+            prefix_map = f" -ffile-prefix-map={real.parent.parent.parent}=zig"
+        wrapper = bin_dir / name
+        wrapper.write_text(f'#!/bin/sh\nexec "{real}"{prefix_map} "$@"\n')
+        wrapper.chmod(0o755)
+    deps_dir = work / "deps"
+    deps_dir.mkdir()
+    for name, path in recipe.get("deps", {}).items():
+        (deps_dir / name).symlink_to(Path(path).resolve())
     values = {
         "src": str(src),
         "prefix": str(prefix),
         "jobs": str(recipe.get("jobs", os.cpu_count() or 2)),
         "host": recipe["host"],
         "cpu": recipe["host"].split("-")[0],
-        "cc": str(Path(recipe["cc"]).resolve()),
-        "ar": str(Path(recipe["ar"]).resolve()),
-        "ranlib": str(Path(recipe["ranlib"]).resolve()),
+        "cc": str(bin_dir / "cc"),
+        "ar": str(bin_dir / "ar"),
+        "ranlib": str(bin_dir / "ranlib"),
     }
-    for name, path in recipe.get("deps", {}).items():
-        values[f"dep:{name}"] = str(Path(path).resolve())
-    for name, path in recipe.get("tools", {}).items():
-        values[f"tool:{name}"] = str(Path(path).resolve())
+    for name in recipe.get("deps", {}):
+        values[f"dep:{name}"] = str(deps_dir / name)
+    for name in recipe.get("tools", {}):
+        values[f"tool:{name}"] = str(bin_dir / name)
     tmp = work / "tmp"
     tmp.mkdir()
     env = {
@@ -136,10 +155,14 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         "AR": values["ar"],
         "RANLIB": values["ranlib"],
     }
-    tool_dirs = [str(Path(p).resolve().parent) for p in recipe.get("tools", {}).values()]
-    env["PATH"] = ":".join(tool_dirs + [env["PATH"]])
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
     for key, value in recipe.get("env", {}).items():
         env[key] = expand(value, values)
+    if recipe.get("libm_forward"):
+        # Every link gets glibc's libm, not zig's compiler_rt copies (libm_forward.c).
+        forward = work / "libm_forward.o"
+        shutil.copy(recipe["libm_forward"], forward)
+        env["LDFLAGS"] = f"{env.get('LDFLAGS', '')} {forward}".strip()
     log = work / "build.log"
     for step in recipe["steps"]:
         run_step(["/bin/sh", "-ec", expand(step, values)], src, env, log)
