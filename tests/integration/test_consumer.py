@@ -37,6 +37,10 @@ local_repository(name = "rules_py_standalone", path = "{repo}")
 load("@rules_py_standalone//toolchains:repositories.bzl", "rules_py_standalone_dependencies")
 
 rules_py_standalone_dependencies()
+
+load("@rules_py_standalone//toolchains:repositories.bzl", "rules_py_standalone_toolchains")
+
+rules_py_standalone_toolchains()
 """
 
 

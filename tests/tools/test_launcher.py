@@ -101,7 +101,7 @@ def test_private_install_prunes_old_output_bases(launcher: Path, tmp_path: Path)
     (root / "not-an-output-base").mkdir()
     bindir = tmp_path / "bin"
     _base_tools(bindir, SHELL_TOOLS + ["python3", "apt-get", "apt-cache", "dpkg-deb", "gpgv",
-                                       "touch", "kill", "sleep", "seq", "chmod", "rm"])
+                                       "touch", "sleep", "seq", "chmod", "rm"])
     env = {"PATH": str(bindir), "HOME": str(tmp_path), "RULES_PY_STANDALONE_CACHE": str(cache),
            "SSL_CERT_FILE": str(bundle)}
     try:
