@@ -41,8 +41,10 @@ def cpython_build(name, archive, version, deps, **kwargs):
     """Configures, builds and installs CPython `version` from `archive` as a static build.
 
     Args:
-      name: target name; its output directory holds install/ (the `make install` tree) and
-        build/ (libpython, config.c, Makefile and the dependencies' static libraries).
+      name: target name; its output directory is the distribution in python-build-standalone's
+        layout: PYTHON.json, install/ (the `make install` tree), build/lib/ (libpython and the
+        dependencies' static libraries), build/Modules/ (config.c, Setup.stdlib, Makefile),
+        licenses/.
       archive: the pinned CPython source tarball.
       version: "X.Y".
       deps: the source_build targets of the third-party libraries, by label name.
@@ -63,27 +65,28 @@ def cpython_build(name, archive, version, deps, **kwargs):
         env[var + "_LIBS"] = "-L{dep:%s}/lib %s" % (dep, lib)
     for module in _NOT_AVAILABLE + _TEST_MODULES:
         env["py_cv_module_" + module] = "n/a"
-    outputs = {
-        "install": "{prefix}/install",
-        "build/lib/libpython%s.a" % version: "{src}/libpython%s.a" % version,
-        "build/Modules/config.c": "{src}/Modules/config.c",
-        "build/Modules/Setup.stdlib": "{src}/Modules/Setup.stdlib",
-        "build/Makefile": "{src}/Makefile",
-        "build/LICENSE.cpython.txt": "{src}/LICENSE",
-    }
-    for dep in deps:
-        outputs["build/deps/" + dep] = "{dep:%s}" % dep
+    # python-build-standalone's "full" layout, assembled in {prefix}/python (docs/python-json.md).
+    python = "{prefix}/python"
+    assemble = [
+        "mkdir -p %s/build/lib %s/build/Modules %s/licenses" % (python, python, python),
+        "cp libpython%s.a %s/build/lib/" % (version, python),
+        "cp Modules/config.c Modules/Setup.stdlib Makefile %s/build/Modules/" % python,
+        "cp LICENSE %s/licenses/LICENSE.cpython.txt" % python,
+    ] + ["cp {dep:%s}/lib/*.a %s/build/lib/" % (dep, python) for dep in deps]
     source_build(
         name = name,
         archive = archive,
         deps = [":" + d for d in deps],
         env = env,
-        outputs = outputs,
+        outputs = {".": python},
+        programs = {"//tools/python_json:make_python_json": "make_python_json"},
         steps = [
             "./configure --host={host} --build={host} --prefix=/install --with-openssl={dep:openssl}" +
             " --with-openssl-rpath=no --without-ensurepip --disable-shared",
             "make -j{jobs}",
-            "make -j{jobs} install DESTDIR={prefix}",
+            "make -j{jobs} install DESTDIR=%s" % python,
+        ] + assemble + [
+            "{tool:make_python_json} --root %s --src {src} --target-triple {target_triple} --libc {libc}" % python,
         ],
         tools = {":make": "make"},
         **kwargs

@@ -17,6 +17,10 @@ def _source_build_impl(ctx):
         directory = target[DefaultInfo].files.to_list()[0]
         tools[name] = directory.path + "/bin/" + name
         tool_inputs.append(directory)
+    programs = []
+    for target, name in ctx.attr.programs.items():
+        tools[name] = target[DefaultInfo].files_to_run.executable.path
+        programs.append(target[DefaultInfo].files_to_run)
     libm_forward = None
     if cc_toolchain.libc == "gnu":
         # The zig repository's libm_forward.o for this target (see libm_forward.c); configure
@@ -28,6 +32,7 @@ def _source_build_impl(ctx):
         libm_forward = libm_forward,
         archive = ctx.file.archive.path,
         host = _host_triple(cc_toolchain),
+        libc = cc_toolchain.libc,
         cc = compiler,
         ar = cc_toolchain.ar_executable,
         ranlib = tools_dir + "/ranlib",
@@ -47,6 +52,7 @@ def _source_build_impl(ctx):
             transitive = [cc_toolchain.all_files],
         ),
         outputs = [out],
+        tools = programs,
         mnemonic = "RpsSourceBuild",
         progress_message = "Building %{label} from source",
         env = {"PYTHONHASHSEED": "0"},
@@ -63,6 +69,10 @@ source_build = rule(
         "outputs": attr.string_dict(
             mandatory = True,
             doc = "Output path (in this target's directory) -> what to copy there, e.g. {\"lib\": \"{prefix}/lib\"}.",
+        ),
+        "programs": attr.label_keyed_string_dict(
+            cfg = "exec",
+            doc = "Executables (such as py_binary tools) the steps run -> name, as `{tool:<name>}`.",
         ),
         "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
         "tools": attr.label_keyed_string_dict(
