@@ -36,6 +36,7 @@ def _source_build_impl(ctx):
         cc = compiler,
         ar = cc_toolchain.ar_executable,
         ranlib = tools_dir + "/ranlib",
+        ld = tools_dir + "/ld",
         deps = {dep.label.name: dep[DefaultInfo].files.to_list()[0].path for dep in ctx.attr.deps},
         tools = tools,
         env = ctx.attr.env,

@@ -91,6 +91,8 @@ def _zig_sdk_repository_impl(rctx):
             "ar": "ar",
             "ranlib": "ranlib",
             "objcopy": "objcopy",
+            # configure scripts look for a linker on PATH even though zig cc links by itself.
+            "ld": "ld.lld",
         }
         for tool, command in commands.items():
             rctx.file(
@@ -98,7 +100,7 @@ def _zig_sdk_repository_impl(rctx):
                 _WRAPPER.format(tool = tool, zig_target = target.zig_target, command = command),
                 executable = True,
             )
-        for tool in ["nm", "strip", "objdump", "gcov", "ld"]:
+        for tool in ["nm", "strip", "objdump", "gcov"]:
             rctx.file("bin/{}/{}".format(target.zig_target, tool), _UNSUPPORTED.format(tool = tool), executable = True)
         libm_forward = None
         if target.libc == "gnu":

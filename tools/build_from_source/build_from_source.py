@@ -116,7 +116,8 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
     # (which changes from action to action), so no build output records a sandbox path.
     bin_dir = work / "bin"
     bin_dir.mkdir()
-    programs = {"cc": recipe["cc"], "ar": recipe["ar"], "ranlib": recipe["ranlib"], **recipe.get("tools", {})}
+    programs = {"cc": recipe["cc"], "ar": recipe["ar"], "ranlib": recipe["ranlib"], "ld": recipe["ld"],
+                **recipe.get("tools", {})}
     for name, path in programs.items():
         real = Path(path).resolve()
         prefix_map = ""
