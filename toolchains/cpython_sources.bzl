@@ -55,6 +55,19 @@ CPYTHON_SOURCES = {
         ],
         sha256 = "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f",
     ),
+    # SQLite's source tree (Debian repacks the upstream tree; there is no upstream file with
+    # these bytes). Building it generates the amalgamation with tclsh, so Tcl comes too.
+    "sqlite": struct(
+        version = "3.46.1",
+        urls = [_DEBIAN + "s/sqlite3/sqlite3_3.46.1.orig.tar.xz"],
+        sha256 = "d0cdd2ece271b29e7ce18095745d892517ee26d0f270065b3a25c2e9eb11639c",
+    ),
+    # Build-time only: tclsh runs SQLite's code generators (Debian's tarball is repacked: dfsg).
+    "tcl": struct(
+        version = "8.6.16",
+        urls = [_DEBIAN + "t/tcl8.6/tcl8.6_8.6.16+dfsg.orig.tar.gz"],
+        sha256 = "c3b6a803ea2e55cafa8b4b52546a6b3bb3722927dcf4bebe3a6549fd353702ea",
+    ),
     "util_linux": struct(
         version = "2.41.5",
         urls = [

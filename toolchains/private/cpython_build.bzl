@@ -9,12 +9,13 @@ _DEP_FLAGS = {
     "BZIP2": ("bzip2", "-lbz2", ""),
     "LIBFFI": ("libffi", "-lffi", ""),
     "LIBLZMA": ("xz", "-llzma", ""),
+    "LIBSQLITE3": ("sqlite", "-lsqlite3 -lm", ""),
     "LIBUUID": ("libuuid", "-luuid", "/uuid"),
     "ZLIB": ("zlib", "-lz", ""),
 }
 
 # Modules whose libraries are not built: GPL (readline, gdbm), no terminal/GUI stack.
-_NOT_AVAILABLE = ["_curses", "_curses_panel", "readline", "_dbm", "_gdbm", "_tkinter", "_sqlite3"]
+_NOT_AVAILABLE = ["_curses", "_curses_panel", "readline", "_dbm", "_gdbm", "_tkinter"]
 
 # C test modules: built in, they would sit in every binary's libpython and inittab (and
 # _testinternalcapi cannot link into _freeze_module); built shared, they would need

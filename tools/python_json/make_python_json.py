@@ -142,7 +142,7 @@ def generate(root: Path, src: Path, target_triple: str, libc: str, build_options
     static_lib = lib_dir / f"libpython{major_minor}{abiflags}.a"
     if not static_lib.exists():
         raise GenerateError(f"{static_lib} is missing")
-    core_link_names = [n for n in ("ssl", "crypto", "ffi", "lzma", "bz2", "z", "uuid", "mpdec", "expat") if (lib_dir / f"lib{n}.a").exists()]
+    core_link_names = [n for n in ("ssl", "crypto", "ffi", "lzma", "bz2", "z", "uuid", "sqlite3", "mpdec", "expat") if (lib_dir / f"lib{n}.a").exists()]
     core_link_names += [flag[2:] for flag in str(config.get("LIBS", "")).split() if flag.startswith("-l")]
     core_link_names += [flag[2:] for flag in str(config.get("LIBM", "")).split() if flag.startswith("-l")]
     core_links = [link_entry(name, lib_dir, root) for name in dict.fromkeys(core_link_names)]
