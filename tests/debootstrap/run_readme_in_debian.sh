@@ -14,6 +14,7 @@ work=${2:-$(mktemp -d /var/tmp/rps-debootstrap.XXXXXX)}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 root=$work/root
+mkdir -p "$work"
 
 # The README's prerequisites, plus what the issue's newcomer has: git, curl.
 packages=git,python3,ca-certificates,curl,apt,dpkg,gpgv
