@@ -1,4 +1,4 @@
-"""`platform_binary`: an executable built for another target platform (a configuration transition)."""
+"""`platform_binary` and `platform_directory`: targets built for another target platform (a configuration transition)."""
 
 def _platforms_transition_impl(settings, attr):
     return {"//command_line_option:platforms": str(attr.platform)}
@@ -26,6 +26,26 @@ platform_binary = rule(
             doc = "The executable to build for `platform`.",
         ),
         "platform": attr.label(mandatory = True, doc = "A platform(), e.g. @rules_py_standalone//platforms:linux_x86_64_musl."),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+    },
+)
+
+def _platform_directory_impl(ctx):
+    # A path of its own: the same target built for two platforms would otherwise have one
+    # runfiles path for both.
+    source = ctx.attr.src[0][DefaultInfo].files.to_list()
+    if len(source) != 1 or not source[0].is_directory:
+        fail("platform_directory: %s must produce exactly one directory" % ctx.attr.src[0].label)
+    out = ctx.actions.declare_directory(ctx.label.name)
+    ctx.actions.symlink(output = out, target_file = source[0])
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles([out]))]
+
+platform_directory = rule(
+    implementation = _platform_directory_impl,
+    doc = "The one output directory of `src`, built for `platform`, under this target's name.",
+    attrs = {
+        "platform": attr.label(mandatory = True, doc = "A platform(), e.g. @rules_py_standalone//platforms:linux_aarch64_gnu."),
+        "src": attr.label(mandatory = True, cfg = _platforms_transition, doc = "A target whose output is one directory."),
         "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
     },
 )

@@ -38,6 +38,13 @@ _TEST_MODULES = [
     "xxlimited_35",
 ]
 
+# Answers configure cannot find out by running programs when cross-compiling.
+_CROSS_ENV = {
+    "ac_cv_file__dev_ptmx": "yes",
+    "ac_cv_file__dev_ptc": "no",
+    "ac_cv_buggy_getaddrinfo": "no",
+}
+
 def cpython_build(name, archive, version, deps, **kwargs):
     """Configures, builds and installs CPython `version` from `archive` as a static build.
 
@@ -49,6 +56,8 @@ def cpython_build(name, archive, version, deps, **kwargs):
       archive: the pinned CPython source tarball.
       version: "X.Y".
       deps: the source_build targets of the third-party libraries, by label name.
+        For targets the exec platform cannot run (aarch64 from x86_64), the same target built
+        for the exec platform is the build Python that configure requires.
       **kwargs: passed to source_build.
     """
     env = {
@@ -74,21 +83,33 @@ def cpython_build(name, archive, version, deps, **kwargs):
         "cp Modules/config.c Modules/Setup.stdlib Makefile %s/build/Modules/" % python,
         "cp LICENSE %s/licenses/LICENSE.cpython.txt" % python,
     ] + ["cp {dep:%s}/lib/*.a %s/build/lib/" % (dep, python) for dep in deps]
+    configure = ("./configure --host={host} --prefix=/install --with-openssl={dep:openssl}" +
+                 " --with-openssl-rpath=no --without-ensurepip --disable-shared")
     source_build(
         name = name,
         archive = archive,
         deps = [":" + d for d in deps],
-        env = env,
+        env = select({
+            "@platforms//cpu:aarch64": dict(env, **_CROSS_ENV),
+            "//conditions:default": env,
+        }),
         outputs = {".": python},
         programs = {"//tools/python_json:make_python_json": "make_python_json"},
-        steps = [
-            "./configure --host={host} --build={host} --prefix=/install --with-openssl={dep:openssl}" +
-            " --with-openssl-rpath=no --without-ensurepip --disable-shared",
+        steps = select({
+            "@platforms//cpu:aarch64": [configure + " --build=x86_64-linux-gnu --with-build-python={tool:python_for_build}"],
+            "//conditions:default": [configure + " --build={host}"],
+        }) + [
             "make -j{jobs}",
             "make -j{jobs} install DESTDIR=%s" % python,
         ] + assemble + [
             "{tool:make_python_json} --root %s --src {src} --target-triple {target_triple} --libc {libc}" % python,
         ],
-        tools = {":make": "make"},
+        tools = select({
+            "@platforms//cpu:aarch64": {
+                ":make": "make",
+                ":" + name: "python_for_build=install/bin/python" + version,
+            },
+            "//conditions:default": {":make": "make"},
+        }),
         **kwargs
     )

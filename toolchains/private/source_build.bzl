@@ -13,9 +13,10 @@ def _source_build_impl(ctx):
     tools_dir = compiler.rpartition("/")[0]
     tools = {}
     tool_inputs = []
-    for target, name in ctx.attr.tools.items():
+    for target, spec in ctx.attr.tools.items():
         directory = target[DefaultInfo].files.to_list()[0]
-        tools[name] = directory.path + "/bin/" + name
+        name, _, relative = spec.partition("=")
+        tools[name] = directory.path + "/" + (relative or "bin/" + name)
         tool_inputs.append(directory)
     programs = []
     for target, name in ctx.attr.programs.items():
@@ -78,7 +79,8 @@ source_build = rule(
         "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
         "tools": attr.label_keyed_string_dict(
             cfg = "exec",
-            doc = "source_build targets of programs the steps run -> program name (found in <dir>/bin/<name>).",
+            doc = "source_build targets of programs the steps run -> `name` (the program is <dir>/bin/<name>)" +
+                  " or `name=relative/path` (the program is <dir>/<relative/path>).",
         ),
         "_cc_toolchain": attr.label(default = "@bazel_tools//tools/cpp:current_cc_toolchain"),
         "_tool": attr.label(

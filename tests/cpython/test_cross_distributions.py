@@ -1,0 +1,84 @@
+"""The musl and aarch64 CPython distributions: well-formed, within their ABI limits, and running.
+
+Environment (runfiles paths): MUSL_DIST and AARCH64_DIST, the distributions' directories;
+QEMU_AARCH64; ARM64_LIBC, the arm64 libc.so.6 (its package is the sysroot qemu loads the aarch64 interpreter's libraries from).
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+
+from tools.python_json import python_json
+
+MUSL, AARCH64, QEMU, SYSROOT_FILE = (
+    Path(os.environ[name]).resolve() for name in ("MUSL_DIST", "AARCH64_DIST", "QEMU_AARCH64", "ARM64_LIBC")
+)
+# ctypes is left out for musl: a fully static musl program cannot dlopen, so `import ctypes`
+# (which opens the program itself) fails there; it is imported on aarch64 below.
+SMOKE = (
+    "import sys, math, ssl, sqlite3, lzma, bz2, zlib, decimal, json, uuid, hashlib;"
+    "print(sys.version_info[:2], ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_version,"
+    " hashlib.sha256(b'x').hexdigest()[:8], decimal.Decimal(1) / 7);"
+    "print(repr(math.log2(1e-308)))"
+)
+GLIBC_LOG2 = "-1023.1538532253076"
+
+
+
+def _dist(root: Path) -> python_json.Distribution:
+    return python_json.load(root / "PYTHON.json")
+
+
+def _elf(path: Path) -> tuple[str, bool, list[str]]:
+    with path.open("rb") as f:
+        elf = ELFFile(f)
+        interp = any(s["p_type"] == "PT_INTERP" for s in elf.iter_segments())
+        needed = [t.needed for s in elf.iter_sections() if isinstance(s, DynamicSection)
+                  for t in s.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
+        return elf["e_machine"], interp, needed
+
+
+def test_musl_distribution_is_fully_static_and_runs() -> None:
+    dist = _dist(MUSL)
+    assert dist.target_triple == "x86_64-unknown-linux-musl"
+    assert dist.crt_features == ("static",)
+    machine, interp, needed = _elf(MUSL / dist.python_exe)
+    assert (machine, interp, needed) == ("EM_X86_64", False, [])
+    done = subprocess.run([MUSL / dist.python_exe, "-I", "-c", SMOKE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("(3, 13) 3.0.20 3.46.1 2d711642 0.1428571428571428571428571429")
+
+
+@pytest.mark.xfail(strict=True, reason="zig ships musl without its libm transcendentals and uses "
+                   "compiler_rt's log2, wrong for subnormals (docs/toolchain.md)")
+def test_musl_log2_of_a_subnormal() -> None:
+    dist = _dist(MUSL)
+    done = subprocess.run([MUSL / dist.python_exe, "-I", "-c", SMOKE], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == GLIBC_LOG2
+
+
+def test_aarch64_distribution_needs_glibc_2_17_and_runs_under_qemu(tmp_path: Path) -> None:
+    dist = _dist(AARCH64)
+    assert dist.target_triple == "aarch64-unknown-linux-gnu"
+    assert dist.glibc_max_symbol_version is not None and dist.glibc_max_symbol_version <= (2, 17)
+    machine, interp, needed = _elf(AARCH64 / dist.python_exe)
+    assert machine == "EM_AARCH64" and interp
+    assert set(needed) <= {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+                           "libutil.so.1", "ld-linux-aarch64.so.1"}, needed
+    # libc.so.6 is <package>/usr/lib/aarch64-linux-gnu/libc.so.6. The package is merged-/usr and
+    # the interpreter asks for /lib/ld-linux-aarch64.so.1, so the sysroot gets lib -> usr/lib.
+    package = SYSROOT_FILE.parents[3]
+    sysroot = tmp_path / "sysroot"
+    sysroot.mkdir()
+    (sysroot / "usr").symlink_to(package / "usr")
+    (sysroot / "lib").symlink_to(package / "usr/lib")
+    done = subprocess.run([QEMU, "-L", sysroot, AARCH64 / dist.python_exe, "-I", "-c", "import ctypes;" + SMOKE],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, log2 = done.stdout.splitlines()
+    assert first.startswith("(3, 13) 3.0.20 3.46.1 2d711642")
+    assert log2 == GLIBC_LOG2
