@@ -24,6 +24,8 @@ with the last lines of its output and the command that failed.
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -172,25 +174,37 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
     for step in recipe["steps"]:
         run_step(["/bin/sh", "-ec", expand(step, values)], src, env, log)
     copy_outputs(prefix, src, out, recipe["outputs"], values)
+    # Gigabytes for CPython; a failed build's tree stays for inspection (its path is in the log).
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    recipe: dict[str, Any] = {}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, required=True, help="JSON recipe")
-    parser.add_argument("--work", type=Path, help="scratch directory (default: $TMPDIR/rps-build/<name>)")
+    parser.add_argument("--work", type=Path, help="scratch directory (default: $TMPDIR/rps-build/<name>-<hash of --out>)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
     try:
         recipe = json.loads(args.recipe.read_text())
-        # A fixed path (the sandbox's private /tmp) keeps build paths, and so outputs, stable.
-        work = args.work or Path(os.environ.get("TMPDIR", "/tmp"), "rps-build", recipe["name"])
-        build(recipe, work, args.out)
-    except RecipeError as err:
-        print(f"build_from_source: {recipe.get('name', '?')}: {err}", file=sys.stderr)
-        return 1
+        name = recipe["name"]
     except (OSError, ValueError, KeyError) as err:
         print(f"build_from_source: bad recipe {args.recipe}: {err!r}", file=sys.stderr)
+        return 1
+    # A fixed path keeps build paths, and so outputs, stable. It is per output (the same
+    # library built for two configurations runs concurrently) and locked, because without
+    # Bazel's private /tmp (processwrapper-sandbox, local execution) it is shared.
+    base = Path(os.environ.get("TMPDIR", "/tmp"), "rps-build")
+    work = args.work or base / f"{name}-{hashlib.sha256(str(args.out).encode()).hexdigest()[:10]}"
+    try:
+        work.parent.mkdir(parents=True, exist_ok=True)
+        with open(work.with_name(work.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            build(recipe, work, args.out)
+    except RecipeError as err:
+        print(f"build_from_source: {name}: {err}", file=sys.stderr)
+        return 1
+    except (OSError, KeyError, ValueError) as err:
+        print(f"build_from_source: {name}: {err!r}", file=sys.stderr)
         return 1
     return 0
 
