@@ -22,6 +22,10 @@ def _source_build_impl(ctx):
     for target, name in ctx.attr.programs.items():
         tools[name] = target[DefaultInfo].files_to_run.executable.path
         programs.append(target[DefaultInfo].files_to_run)
+    # A compiler for programs that run during the build (SQLite's lemon, ...): zig for the exec
+    # platform, so such programs never come from a host gcc, and never from the cross compiler.
+    exec_target = "aarch64-linux-gnu.2.17" if "zig_sdk_linux_aarch64" in tools_dir else "x86_64-linux-gnu.2.17"
+    cc_for_build = tools_dir.rpartition("/")[0] + "/" + exec_target + "/cc"
     libm_forward = None
     if cc_toolchain.libc == "gnu":
         # The zig repository's libm_forward.o for this target (see libm_forward.c); configure
@@ -38,6 +42,7 @@ def _source_build_impl(ctx):
         ar = cc_toolchain.ar_executable,
         ranlib = tools_dir + "/ranlib",
         ld = tools_dir + "/ld",
+        cc_for_build = cc_for_build,
         deps = {dep.label.name: dep[DefaultInfo].files.to_list()[0].path for dep in ctx.attr.deps},
         tools = tools,
         env = ctx.attr.env,

@@ -120,10 +120,14 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
     bin_dir.mkdir()
     programs = {"cc": recipe["cc"], "ar": recipe["ar"], "ranlib": recipe["ranlib"], "ld": recipe["ld"],
                 **recipe.get("tools", {})}
+    if recipe.get("cc_for_build"):
+        # Build-time helper programs must run here: configure scripts look for gcc or take
+        # BUILD_CC / CC_FOR_BUILD; all of them get zig for the exec platform, never the host's gcc.
+        programs["cc_for_build"] = programs["gcc"] = recipe["cc_for_build"]
     for name, path in programs.items():
         real = Path(path).resolve()
         prefix_map = ""
-        if name == "cc":
+        if name in ("cc", "cc_for_build", "gcc"):
             # zig's own headers are reached through its absolute location.
             prefix_map = f" -ffile-prefix-map={real.parent.parent.parent}=zig"
         wrapper = bin_dir / name
@@ -159,6 +163,8 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         "TZ": "UTC",
         "SOURCE_DATE_EPOCH": "315532800",
         "CC": values["cc"],
+        "BUILD_CC": str(bin_dir / "cc_for_build") if recipe.get("cc_for_build") else values["cc"],
+        "CC_FOR_BUILD": str(bin_dir / "cc_for_build") if recipe.get("cc_for_build") else values["cc"],
         "AR": values["ar"],
         "RANLIB": values["ranlib"],
     }
