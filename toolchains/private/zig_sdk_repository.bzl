@@ -36,7 +36,8 @@ filegroup(
 _BUILD_TARGET = """\
 filegroup(
     name = "tools_{name}",
-    srcs = glob(["bin/{zig_target}/*", "libm_forward/{zig_target}/*"]) + [":zig"],
+    # Every target's wrappers: builds also compile helper programs for the exec platform.
+    srcs = glob(["bin/**", "libm_forward/{zig_target}/*"]) + [":zig"],
 )
 
 zig_cc_toolchain_config(
