@@ -27,5 +27,9 @@ def rules_py_standalone_dependencies():
     cpython_sources_repos()
 
 def rules_py_standalone_toolchains():
-    """Registers the hermetic C/C++ toolchains. Call it from WORKSPACE after the dependencies."""
-    native.register_toolchains("@rules_py_standalone//toolchains/zig:all")
+    """Registers the hermetic C/C++ toolchains and the CPython distributions. Call it from
+    WORKSPACE after the dependencies."""
+    native.register_toolchains(
+        "@rules_py_standalone//toolchains/zig:all",
+        "@rules_py_standalone//toolchains/cpython:all",
+    )

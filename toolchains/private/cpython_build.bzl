@@ -79,7 +79,12 @@ def cpython_build(name, archive, version, deps, **kwargs):
     python = "{prefix}/python"
     assemble = [
         "mkdir -p %s/build/lib %s/build/Modules %s/licenses" % (python, python, python),
+        # No extension module is shared; the empty directory tells the interpreter's path
+        # computation that its exec_prefix is complete (it warns otherwise).
+        "mkdir -p %s/install/lib/python%s/lib-dynload" % (python, version),
         "cp libpython%s.a %s/build/lib/" % (version, python),
+        # The static libraries CPython builds from its bundled copies (libmpdec, expat, HACL*).
+        "find Modules -name 'lib*.a' -exec cp {} %s/build/lib/ ';'" % python,
         "cp Modules/config.c Modules/Setup.stdlib Makefile %s/build/Modules/" % python,
         "cp LICENSE %s/licenses/LICENSE.cpython.txt" % python,
     ] + ["cp {dep:%s}/lib/*.a %s/build/lib/" % (dep, python) for dep in deps]

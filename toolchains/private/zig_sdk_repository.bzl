@@ -59,7 +59,9 @@ cc_toolchain(
     linker_files = ":tools_{name}",
     objcopy_files = ":tools_{name}",
     strip_files = ":tools_{name}",
-    supports_param_files = True,
+    # zig cc reads one level of @response files; links that pass their own (a standalone
+    # binary's planned inputs) must not be wrapped in another.
+    supports_param_files = False,
     toolchain_config = ":config_{name}",
 )
 """

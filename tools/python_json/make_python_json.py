@@ -30,6 +30,8 @@ _INITTAB_ENTRY = re.compile(r'\{"(\w+)",\s*(\w+)\}')
 _MAGIC_PY = re.compile(r"MAGIC_NUMBER\s*=\s*\((\d+)\)\.to_bytes\(2,\s*'little'\)\s*\+\s*b'\\r\\n'")
 _MAGIC_H = re.compile(r"#define\s+PYC_MAGIC_NUMBER\s+(\d+)")
 _MODULE_LDFLAGS = re.compile(r"^MODULE_(\w+)_LDFLAGS\s*=(.*)$", re.MULTILINE)
+# Archives of the libraries CPython bundles (libmpdec, expat, HACL*): LIBMPDEC_A= Modules/.../libmpdec.a
+_BUNDLED_ARCHIVE = re.compile(r"^(LIB\w+_A)\s*=\s*(\S+/lib(\w+)\.a)\s*$", re.MULTILINE)
 _GLIBC_VERSION = re.compile(r"^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$")
 # The system libraries a Linux CPython links; anything else must be a static archive we ship.
 SYSTEM_LIBRARIES = ("m", "dl", "pthread", "rt", "util", "c")
@@ -76,11 +78,24 @@ def inittab(config_c: Path) -> dict[str, str]:
     return entries
 
 
+def bundled_archives(makefile: Path) -> dict[str, str]:
+    """Makefile variable -> library name of the static libraries CPython builds from its own
+    copies (LIBMPDEC_A -> mpdec, LIBEXPAT_A -> expat, LIBHACL_SHA2_A -> Hacl_Hash_SHA2)."""
+    return {var: name for var, _, name in _BUNDLED_ARCHIVE.findall(makefile.read_text())}
+
+
 def module_link_names(makefile: Path) -> dict[str, list[str]]:
-    """Module name -> libraries (-l names) from the Makefile's MODULE_<NAME>_LDFLAGS."""
+    """Module name -> libraries from the Makefile's MODULE_<NAME>_LDFLAGS (-l flags and the
+    bundled archives' $(LIB..._A) variables)."""
+    archives = bundled_archives(makefile)
     result: dict[str, list[str]] = {}
     for var, value in _MODULE_LDFLAGS.findall(makefile.read_text()):
-        libs = [flag[2:] for flag in value.split() if flag.startswith("-l")]
+        libs = []
+        for flag in value.split():
+            if flag.startswith("-l"):
+                libs.append(flag[2:])
+            elif flag.startswith("$(") and flag[2:-1] in archives:
+                libs.append(archives[flag[2:-1]])
         if libs:
             result[var.lower()] = libs
     return result
@@ -142,7 +157,9 @@ def generate(root: Path, src: Path, target_triple: str, libc: str, build_options
     static_lib = lib_dir / f"libpython{major_minor}{abiflags}.a"
     if not static_lib.exists():
         raise GenerateError(f"{static_lib} is missing")
-    core_link_names = [n for n in ("ssl", "crypto", "ffi", "lzma", "bz2", "z", "uuid", "sqlite3", "mpdec", "expat") if (lib_dir / f"lib{n}.a").exists()]
+    # libpython's own objects first need the bundled archives, which need nothing shipped.
+    bundled = [n for n in bundled_archives(src / "Makefile").values() if (lib_dir / f"lib{n}.a").exists()]
+    core_link_names = bundled + [n for n in ("ssl", "crypto", "ffi", "lzma", "bz2", "z", "uuid", "sqlite3") if (lib_dir / f"lib{n}.a").exists()]
     core_link_names += [flag[2:] for flag in str(config.get("LIBS", "")).split() if flag.startswith("-l")]
     core_link_names += [flag[2:] for flag in str(config.get("LIBM", "")).split() if flag.startswith("-l")]
     core_links = [link_entry(name, lib_dir, root) for name in dict.fromkeys(core_link_names)]

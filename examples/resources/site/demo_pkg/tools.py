@@ -1,0 +1,1 @@
+"""A submodule, listed by pkgutil.iter_modules."""

@@ -1,0 +1,25 @@
+"""Public API of rules_py_standalone.
+
+    load("@rules_py_standalone//rules:defs.bzl", "py_standalone_binary", "py_standalone_test")
+
+    py_standalone_binary(
+        name = "app",
+        main = "app.py",
+        srcs = ["app.py"],
+        deps = ["//lib:py_library_target"],
+    )
+
+`bazel build //pkg:app` gives one executable file, `bazel run //pkg:app -- args` runs it. The
+module report of what was packed, and why, is the `module_report` output group
+(`bazel build //pkg:app --output_groups=module_report`). Attributes: see
+rules/private/py_standalone_binary.bzl or docs/rules.md.
+"""
+
+load(
+    "//rules/private:py_standalone_binary.bzl",
+    _py_standalone_binary = "py_standalone_binary",
+    _py_standalone_test = "py_standalone_test",
+)
+
+py_standalone_binary = _py_standalone_binary
+py_standalone_test = _py_standalone_test

@@ -1,0 +1,294 @@
+"""Implementation of py_standalone_binary and py_standalone_test (public API: //rules:defs.bzl).
+
+The steps, each one action (tools/ has one module per step):
+  1. compile: the application's modules to bytecode (the stdlib is compiled once per toolchain);
+  2. pack: select the stdlib modules and write the packed resources + a module report;
+  3. emit: wrap the packed resources in an object file;
+  4. link_plan: linker inputs and extension inittab from the distribution's PYTHON.json;
+  5. compile the C runtime and link everything with the target platform's C/C++ toolchain.
+"""
+
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
+load("@rules_python//python:defs.bzl", "PyInfo")
+load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
+
+TOOLCHAIN_TYPE = Label("//toolchains/cpython:toolchain_type")
+_PYTHON_VERSION_FLAG = Label("//toolchains/cpython:python_version")
+
+def _version_transition_impl(settings, attr):
+    if attr.python_version:
+        return {str(_PYTHON_VERSION_FLAG): attr.python_version}
+    return {str(_PYTHON_VERSION_FLAG): settings[str(_PYTHON_VERSION_FLAG)]}
+
+_version_transition = transition(
+    implementation = _version_transition_impl,
+    inputs = [str(_PYTHON_VERSION_FLAG)],
+    outputs = [str(_PYTHON_VERSION_FLAG)],
+)
+
+def _runfiles_path(ctx, file):
+    """The file's path under the runfiles root: `<repo>/<path>` (main repo: workspace name)."""
+    if file.short_path.startswith("../"):
+        return file.short_path[3:]
+    return ctx.workspace_name + "/" + file.short_path
+
+def _origin(file):
+    """How tracebacks name the file: its path in its repository, external repos prefixed."""
+    if file.short_path.startswith("../"):
+        return "external/" + file.short_path[3:]
+    return file.short_path
+
+def _entry(ctx, file):
+    return {"origin": _origin(file), "path": file.path, "rlocation": _runfiles_path(ctx, file)}
+
+def _find_main(ctx):
+    if ctx.file.main:
+        if not ctx.file.main.basename.endswith(".py"):
+            fail("%s: main = %s is not a .py file" % (ctx.label, ctx.file.main.short_path))
+        return ctx.file.main
+    wanted = ctx.label.name + ".py"
+    for src in ctx.files.srcs:
+        if src.basename == wanted and src.owner.package == ctx.label.package:
+            return src
+    fail(("%s: no main module: set main = \"<file>.py\", or add %s to srcs " +
+          "(the default main is <name>.py)") % (ctx.label, wanted))
+
+def _is_identifier(name):
+    if not name or name[0].isdigit():
+        return False
+    for c in name.elems():
+        if not (c.isalnum() or c == "_"):
+            return False
+    return True
+
+def _collect_inputs(ctx, main):
+    """Python sources, package data and import roots of srcs + deps, in sys.path order."""
+    sources = [depset(ctx.files.srcs + [main])]
+    imports = []
+    dep_data = []
+    for dep in ctx.attr.deps:
+        if PyInfo in dep:
+            sources.append(dep[PyInfo].transitive_sources)
+            imports.append(dep[PyInfo].imports)
+        dep_data.append(dep[DefaultInfo].default_runfiles.files)
+    sources = depset(transitive = sources).to_list()
+    source_set = {f.path: None for f in sources}
+    data_files = [f for f in depset(transitive = dep_data).to_list() if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
+    main_dir = _runfiles_path(ctx, main).rpartition("/")[0]
+    roots = [main_dir] + depset(transitive = imports).to_list()
+    repos = {}
+    for f in sources + data_files + ctx.files.data:
+        repos[_runfiles_path(ctx, f).partition("/")[0]] = None
+    return sources, data_files, roots + repos.keys()
+
+def _py_standalone_binary_impl(ctx):
+    toolchain = ctx.toolchains[TOOLCHAIN_TYPE].py_standalone
+    cc_toolchain = find_cpp_toolchain(ctx)
+    main = _find_main(ctx)
+    sources, dep_data, roots = _collect_inputs(ctx, main)
+    name = ctx.label.name
+    main_module = main.basename[:-3]
+    if not _is_identifier(main_module):
+        fail("%s: main %s: '%s' is not a valid Python module name; rename the file (letters, digits, _)" % (ctx.label, main.short_path, main_module))
+
+    config = ctx.actions.declare_file(name + ".rps/_rps_config.py")
+    ctx.actions.write(config, "\n".join([
+        '"""Settings of this standalone binary, written by py_standalone_binary."""',
+        "MAIN = %r" % main_module,
+        "PYTHON_COMMAND_LINE = %s" % ("True" if ctx.attr.python_command_line else "False"),
+        "",
+    ]))
+    manifest = ctx.actions.declare_file(name + ".rps/manifest.json")
+    ctx.actions.write(manifest, json.encode_indent({
+        "roots": roots,
+        "files": [_entry(ctx, f) for f in sources],
+        "data": [_entry(ctx, f) for f in ctx.files.data],
+        "dep_data": [_entry(ctx, f) for f in dep_data],
+        "modules": [
+            {"name": "_rps_importer", "origin": "<rules_py_standalone>/runtime/rps_importer.py", "path": ctx.file._importer.path},
+            {"name": "_rps_config", "origin": "<rules_py_standalone>/_rps_config.py", "path": config.path},
+        ],
+    }))
+
+    tools = ctx.files._dist_python_tools
+    run_python = dist_python_command(toolchain.build_python)
+    optimize = ctx.attr.optimize
+
+    app_bundle = ctx.actions.declare_file(name + ".rps/app.bundle")
+    args = ctx.actions.args()
+    args.add(ctx.file._compile)
+    args.add("--manifest", manifest)
+    args.add("--optimize", str(optimize))
+    args.add("--out", app_bundle)
+    ctx.actions.run_shell(
+        outputs = [app_bundle],
+        inputs = depset([manifest, config, ctx.file._importer, toolchain.build_interpreter] + tools + ctx.files.data, transitive = [depset(sources), depset(dep_data)]),
+        command = run_python,
+        arguments = [args],
+        mnemonic = "PyStandaloneCompile",
+        progress_message = "Compiling Python modules of %{label}",
+    )
+
+    blob = ctx.actions.declare_file(name + ".rps/resources.bin")
+    report = ctx.actions.declare_file(name + ".modules.json")
+    args = ctx.actions.args()
+    args.add(ctx.file._pack)
+    args.add("--stdlib-bundle", toolchain.stdlib_bundles[optimize])
+    args.add("--app-bundle", app_bundle)
+    args.add("--python-json", toolchain.python_json)
+    args.add("--main", main_module)
+    args.add_all(ctx.attr.stdlib_exclude, before_each = "--stdlib-exclude")
+    args.add_all(ctx.attr.stdlib_include, before_each = "--stdlib-include")
+    if ctx.attr.prune:
+        args.add("--prune")
+    if ctx.attr.embed_sources:
+        args.add("--sources")
+    args.add("--out", blob)
+    args.add("--report", report)
+    ctx.actions.run_shell(
+        outputs = [blob, report],
+        inputs = depset([app_bundle, toolchain.stdlib_bundles[optimize], toolchain.distribution, toolchain.build_interpreter] + tools),
+        command = run_python,
+        arguments = [args],
+        mnemonic = "PyStandalonePack",
+        progress_message = "Packing the resources of %{label}",
+    )
+
+    blob_object = ctx.actions.declare_file(name + ".rps/resources.o")
+    ctx.actions.run(
+        outputs = [blob_object],
+        inputs = [blob],
+        executable = ctx.executable._emit,
+        arguments = ["--blob", blob.path, "--machine", toolchain.machine, "--out", blob_object.path],
+        mnemonic = "PyStandaloneEmit",
+        progress_message = "Writing the resources object of %{label}",
+    )
+
+    link_params = ctx.actions.declare_file(name + ".rps/link.params")
+    inittab = ctx.actions.declare_file(name + ".rps/inittab.c")
+    ctx.actions.run(
+        outputs = [link_params, inittab],
+        inputs = [toolchain.distribution],
+        executable = ctx.executable._link_plan,
+        arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path] +
+                    ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions],
+        mnemonic = "PyStandaloneLinkPlan",
+        progress_message = "Planning the link of %{label}",
+    )
+
+    feature_configuration = cc_common.configure_features(
+        ctx = ctx,
+        cc_toolchain = cc_toolchain,
+        requested_features = ctx.features,
+        unsupported_features = ctx.disabled_features,
+    )
+    _, compiled = cc_common.compile(
+        name = name,
+        actions = ctx.actions,
+        feature_configuration = feature_configuration,
+        cc_toolchain = cc_toolchain,
+        srcs = ctx.files._runtime_srcs + [inittab],
+        private_hdrs = ctx.files._runtime_hdrs,
+        public_hdrs = [toolchain.headers],
+        system_includes = [toolchain.include_dir],
+        local_defines = ["RPS_ISOLATED=%d" % (1 if ctx.attr.isolated else 0)],
+        user_compile_flags = ["-O2"],
+    )
+    blob_outputs = cc_common.create_compilation_outputs(
+        objects = depset([blob_object]),
+        pic_objects = depset([blob_object]),
+    )
+    linked = cc_common.link(
+        name = name,
+        actions = ctx.actions,
+        feature_configuration = feature_configuration,
+        cc_toolchain = cc_toolchain,
+        compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = [compiled, blob_outputs]),
+        user_link_flags = ["@" + link_params.path],
+        additional_inputs = [link_params, toolchain.distribution],
+        output_type = "executable",
+    )
+    executable = linked.executable
+    return [
+        DefaultInfo(
+            executable = executable,
+            files = depset([executable]),
+            runfiles = ctx.runfiles([executable]),
+        ),
+        OutputGroupInfo(module_report = depset([report])),
+        RunEnvironmentInfo(environment = ctx.attr.env),
+    ]
+
+_ATTRS = {
+    "data": attr.label_list(
+        allow_files = True,
+        doc = "Package data files, packed as resources of the package directory that contains them " +
+              "(read them with importlib.resources). A file outside every package fails the build.",
+    ),
+    "deps": attr.label_list(
+        doc = "py_library targets (PyInfo): their sources, import paths and package data are packed.",
+    ),
+    "embed_sources": attr.bool(
+        default = False,
+        doc = "Also pack the .py sources, for tracebacks with source lines and inspect.getsource().",
+    ),
+    "env": attr.string_dict(doc = "Environment for `bazel run` and `bazel test`."),
+    "exclude_extensions": attr.string_list(
+        doc = "Extension modules outside libpython (in_core: false in PYTHON.json) to leave out.",
+    ),
+    "isolated": attr.bool(
+        default = True,
+        doc = "Ignore PYTHON* environment variables (like `python -I`). The binary never reads the " +
+              "user site directory or the current directory.",
+    ),
+    "main": attr.label(
+        allow_single_file = [".py"],
+        doc = "The program's main module (default: <name>.py in srcs). It runs as __main__, like `python -m`.",
+    ),
+    "optimize": attr.int(default = 0, values = [0, 1, 2], doc = "Bytecode optimization level (python -O/-OO)."),
+    "prune": attr.bool(
+        default = False,
+        doc = "Pack only the stdlib modules that the application's import statements reach " +
+              "(see the module report); modules imported dynamically go in stdlib_include.",
+    ),
+    "python_command_line": attr.bool(
+        default = False,
+        doc = "Accept a Python command line (-c, -m, script, -W/-X options) when the first argument " +
+              "starts with '-', for tools that re-run sys.executable as Python. Off by default so the " +
+              "program's own options are never taken.",
+    ),
+    "python_version": attr.string(doc = "X.Y of the CPython to embed (default: the toolchain flag's value)."),
+    "srcs": attr.label_list(allow_files = [".py"], doc = "The program's Python files."),
+    "stdlib_exclude": attr.string_list(
+        doc = "Stdlib modules or packages to leave out, besides the default ones (test packages, " +
+              "idlelib, tkinter, turtle, turtledemo, ensurepip).",
+    ),
+    "stdlib_include": attr.string_list(
+        doc = "Stdlib modules or packages to keep even if excluded by default or by pruning (e.g. \"test\").",
+    ),
+    "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
+    "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
+    "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
+    "_importer": attr.label(default = "//runtime:rps_importer.py", allow_single_file = True),
+    "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
+    "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
+    "_runtime_hdrs": attr.label(default = "//runtime:headers"),
+    "_runtime_srcs": attr.label(default = "//runtime:sources"),
+    "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+}
+
+def _make_rule(test):
+    return rule(
+        implementation = _py_standalone_binary_impl,
+        attrs = _ATTRS,
+        cfg = _version_transition,
+        executable = not test,
+        test = test,
+        fragments = ["cpp"],
+        toolchains = use_cpp_toolchain() + [TOOLCHAIN_TYPE],
+        doc = ("A test whose main runs inside a standalone binary." if test else
+               "One self-contained executable: a static CPython, the stdlib and the program, imported from memory."),
+    )
+
+py_standalone_binary = _make_rule(test = False)
+py_standalone_test = _make_rule(test = True)

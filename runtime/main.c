@@ -1,0 +1,174 @@
+/* Entry point of a standalone binary: an isolated interpreter whose imports come from memory.
+ *
+ * Start-up order (why it is split): the interpreter's core is initialized first
+ * (`_init_main = 0`), which imports nothing but built-in and frozen modules. Then the in-memory
+ * importer (`_rps_importer`, itself loaded from the blob) is put on sys.meta_path, and only then
+ * does the main phase run, so `encodings` and every later import already come from the blob.
+ * The program itself is run by `_rps_importer.run()`; errors and exit codes are handled the way
+ * `python -m module` handles them. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rps_blob.h"
+
+/* Defined by the object file that tools/emit writes. */
+extern const unsigned char rps_resources[];
+extern const uint64_t rps_resources_size;
+
+/* Defined by the C file that tools/link_plan writes: extension modules outside libpython. */
+int rps_register_extensions(void);
+
+#define EXIT_SOFTWARE 70 /* sysexits.h EX_SOFTWARE: the binary itself is broken */
+
+static int fatal(const char *what, const char *detail) {
+    fprintf(stderr, "%s: %s\n", what, detail);
+    return EXIT_SOFTWARE;
+}
+
+static int status_failed(PyStatus status) {
+    if (PyStatus_IsExit(status)) return status.exitcode;
+    Py_ExitStatusException(status); /* prints and exits */
+    return EXIT_SOFTWARE;
+}
+
+/* The running executable's path, so sys.executable re-runs this binary (multiprocessing). */
+static const char *executable_path(const char *argv0, char *buffer, size_t size) {
+    ssize_t n = readlink("/proc/self/exe", buffer, size - 1);
+    if (n > 0) {
+        buffer[n] = '\0';
+        return buffer;
+    }
+    if (argv0 && strchr(argv0, '/') && realpath(argv0, buffer)) return buffer;
+    return argv0 ? argv0 : "";
+}
+
+#ifndef RPS_ISOLATED
+#define RPS_ISOLATED 1 /* py_standalone_binary(isolated = ...) */
+#endif
+
+static PyStatus configure(PyConfig *config, int argc, char **argv, const char *exe, const char *exe_dir) {
+    PyStatus status;
+    PyConfig_InitIsolatedConfig(config);
+#if !RPS_ISOLATED
+    /* PYTHON* variables apply (PYTHONPATH is added to sys.path by _rps_importer.run()). */
+    config->isolated = 0;
+    config->use_environment = 1;
+#endif
+    config->parse_argv = 0;          /* argv belongs to the program, not to Python */
+    config->site_import = 0;
+    config->user_site_directory = 0;
+    config->write_bytecode = 0;
+    config->pathconfig_warnings = 0;
+    config->install_signal_handlers = 1;
+    config->_init_main = 0;
+    /* Every path is given, so the interpreter does not search the disk for its stdlib. */
+    config->module_search_paths_set = 1;
+    status = PyConfig_SetBytesArgv(config, argc, argv);
+    if (PyStatus_Exception(status)) return status;
+    const struct { wchar_t **field; const char *value; } paths[] = {
+        {&config->program_name, argc > 0 ? argv[0] : exe},
+        {&config->executable, exe},
+        {&config->base_executable, exe},
+        {&config->prefix, exe_dir},
+        {&config->base_prefix, exe_dir},
+        {&config->exec_prefix, exe_dir},
+        {&config->base_exec_prefix, exe_dir},
+        {&config->stdlib_dir, exe},
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        status = PyConfig_SetBytesString(config, paths[i].field, paths[i].value);
+        if (PyStatus_Exception(status)) return status;
+    }
+    return PyWideStringList_Append(&config->module_search_paths, config->executable);
+}
+
+/* Loads _rps_importer from the blob and lets it install its finders. */
+static int install_importer(const char *exe) {
+    PyObject *code = rps_blob_module_code("_rps_importer");
+    if (!code) return -1;
+    PyObject *module = PyImport_AddModule("_rps_importer"); /* borrowed */
+    if (!module) {
+        Py_DECREF(code);
+        return -1;
+    }
+    PyObject *globals = PyModule_GetDict(module);
+    if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
+        Py_DECREF(code);
+        return -1;
+    }
+    PyObject *result = PyEval_EvalCode(code, globals, globals);
+    Py_DECREF(code);
+    if (!result) return -1;
+    Py_DECREF(result);
+    result = PyObject_CallMethod(module, "install", "s", exe);
+    if (!result) return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+/* Ends the process like CPython does after an uncaught exception in the main module. */
+static int exit_after_exception(void) {
+    /* SystemExit: PyErr_Print() runs the normal exit path (finalization, exit status). */
+    int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+    PyErr_Print();
+    int status = Py_FinalizeEx() < 0 ? 120 : 1;
+    if (interrupted) {
+        /* Like CPython: die of SIGINT so the parent shell sees the interrupt. */
+        signal(SIGINT, SIG_DFL);
+        kill(getpid(), SIGINT);
+        return 128 + SIGINT;
+    }
+    return status;
+}
+
+int main(int argc, char **argv) {
+    const char *problem = rps_blob_check(rps_resources, rps_resources_size);
+    if (problem) return fatal(argc > 0 ? argv[0] : "standalone binary", problem);
+
+    char exe_buffer[PATH_MAX], dir_buffer[PATH_MAX];
+    const char *exe = executable_path(argc > 0 ? argv[0] : NULL, exe_buffer, sizeof exe_buffer);
+    snprintf(dir_buffer, sizeof dir_buffer, "%s", exe);
+    char *slash = strrchr(dir_buffer, '/');
+    if (slash) *(slash == dir_buffer ? slash + 1 : slash) = '\0';
+
+    if (PyImport_AppendInittab("_rps_blob", rps_blob_init) < 0 || rps_register_extensions() < 0)
+        return fatal(exe, "cannot register the built-in extension modules");
+
+    PyPreConfig preconfig;
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1;
+#if !RPS_ISOLATED
+    preconfig.isolated = 0;
+    preconfig.use_environment = 1;
+#endif
+    PyStatus status = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(status)) return status_failed(status);
+
+    PyConfig config;
+    status = configure(&config, argc, argv, exe, dir_buffer);
+    if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) return status_failed(status);
+
+    if (install_importer(exe) < 0) {
+        PyErr_Print();
+        return fatal(exe, "cannot install the in-memory importer");
+    }
+    status = _Py_InitializeMain();
+    if (PyStatus_Exception(status)) return status_failed(status);
+
+    PyObject *importer = PyImport_ImportModule("_rps_importer");
+    PyObject *result = importer ? PyObject_CallMethod(importer, "run", NULL) : NULL;
+    Py_XDECREF(importer);
+    if (!result) return exit_after_exception();
+    Py_DECREF(result);
+    return Py_FinalizeEx() < 0 ? 120 : 0;
+}

@@ -1,0 +1,288 @@
+/* _rps_blob: the packed resources (docs/resources-format.md), checked once and read in place.
+ *
+ * The blob is linked into the executable (tools/emit) as `rps_resources`. This built-in module
+ * checks its index before anything is imported from it, then serves look-ups by binary search
+ * and payloads as read-only memoryviews over the executable's own pages (no copy). Each payload's
+ * CRC-32 is checked the first time it is used, so start-up pays only for what it imports. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <marshal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rps_blob.h"
+
+/* zlib's crc32(): zlib is linked into every CPython distribution for the zlib module. */
+extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len);
+
+#define HEADER_SIZE 64
+#define ENTRY_SIZE 32
+#define TABLE_COUNT 3
+#define FLAG_PACKAGE 1u
+#define FLAG_NAMESPACE 2u
+#define FLAG_SOURCE 4u
+#define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE)
+static const unsigned char MAGIC[8] = {'R', 'P', 'S', 'R', 'E', 'S', 0, 0x1a};
+
+typedef struct {
+    const unsigned char *records;
+    uint32_t count;
+    unsigned char *verified; /* per entry: payload CRC checked */
+} table_t;
+
+static const unsigned char *blob;
+static uint64_t blob_size;
+static table_t tables[TABLE_COUNT];
+static char error[256];
+
+static uint32_t u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
+
+static int fail(const char *what, uint64_t offset) {
+    snprintf(error, sizeof error, "corrupt packed resources: %s (at offset %llu)", what,
+             (unsigned long long)offset);
+    return -1;
+}
+
+static int compare(const unsigned char *a, uint32_t alen, const unsigned char *b, uint32_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+const char *rps_blob_check(const unsigned char *data, uint64_t size) {
+    blob = data;
+    blob_size = size;
+    if (size < HEADER_SIZE) return fail("shorter than the header", 0), error;
+    if (memcmp(data, MAGIC, 8) != 0) return fail("bad magic", 0), error;
+    if (u32(data + 8) != 1) {
+        snprintf(error, sizeof error,
+                 "packed resources format version %u is not supported (this runtime reads version 1)",
+                 u32(data + 8));
+        return error;
+    }
+    if (u32(data + 12) != HEADER_SIZE) return fail("bad header_size", 12), error;
+    if (u64(data + 16) != size) return fail("blob_size differs from the linked size", 16), error;
+    if (u32(data + 56) != 0) return fail("reserved header flags set", 56), error;
+    uint32_t strings = u32(data + 48), index_end = u32(data + 52);
+    if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
+        return fail("strings_offset/index_end out of range", 48), error;
+    static const unsigned char zero[4] = {0, 0, 0, 0};
+    unsigned long crc = crc32(0, data, 60);
+    crc = crc32(crc, zero, 4);
+    crc = crc32(crc, data + HEADER_SIZE, index_end - HEADER_SIZE);
+    if ((uint32_t)crc != u32(data + 60)) return fail("index CRC-32 mismatch", 60), error;
+    uint64_t tables_end = HEADER_SIZE;
+    for (int t = 0; t < TABLE_COUNT; t++) {
+        uint32_t offset = u32(data + 24 + 8 * t), count = u32(data + 28 + 8 * t);
+        uint64_t end = (uint64_t)offset + (uint64_t)count * ENTRY_SIZE;
+        if (offset < tables_end || end > strings) return fail("entry table outside the index", 24 + 8 * t), error;
+        tables_end = end;
+        tables[t].records = data + offset;
+        tables[t].count = count;
+        tables[t].verified = PyMem_RawCalloc(count ? count : 1, 1);
+        if (!tables[t].verified) return "out of memory";
+        const unsigned char *previous = NULL;
+        uint32_t previous_len = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            const unsigned char *r = data + offset + (uint64_t)i * ENTRY_SIZE;
+            uint64_t at = (uint64_t)(r - data);
+            uint32_t name = u32(r), name_len = u32(r + 4);
+            if (name_len == 0 || name < strings || (uint64_t)name + name_len > index_end)
+                return fail("entry name outside the string area", at), error;
+            for (int k = 0; k < 2; k++) {
+                uint32_t start = u32(r + 8 + 8 * k), length = u32(r + 12 + 8 * k);
+                if (length && (start < index_end || (uint64_t)start + length > size))
+                    return fail("entry payload outside the blob", at), error;
+            }
+            uint32_t flags = u32(r + 24);
+            if ((flags & ~KNOWN_FLAGS) || (t != RPS_TABLE_MODULES && flags))
+                return fail("reserved entry flag bits set", at + 24), error;
+            if (previous && compare(previous, previous_len, data + name, name_len) >= 0)
+                return fail("entry names not strictly increasing", at), error;
+            previous = data + name;
+            previous_len = name_len;
+        }
+    }
+    return NULL;
+}
+
+/* Binary search; returns the entry index or -1. */
+static int64_t find(int t, const char *name, Py_ssize_t len) {
+    uint32_t lo = 0, hi = tables[t].count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const unsigned char *r = tables[t].records + (uint64_t)mid * ENTRY_SIZE;
+        int c = compare(blob + u32(r), u32(r + 4), (const unsigned char *)name, (uint32_t)len);
+        if (c < 0) lo = mid + 1;
+        else if (c > 0) hi = mid;
+        else return mid;
+    }
+    return -1;
+}
+
+/* Lower bound of names >= prefix. */
+static uint32_t lower_bound(int t, const char *name, Py_ssize_t len) {
+    uint32_t lo = 0, hi = tables[t].count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const unsigned char *r = tables[t].records + (uint64_t)mid * ENTRY_SIZE;
+        if (compare(blob + u32(r), u32(r + 4), (const unsigned char *)name, (uint32_t)len) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static const unsigned char *record(int t, Py_ssize_t i) {
+    return tables[t].records + (uint64_t)i * ENTRY_SIZE;
+}
+
+/* Checks the entry's CRC-32 once; sets an exception and returns -1 on mismatch. */
+static int verify(int t, Py_ssize_t i) {
+    if (tables[t].verified[i]) return 0;
+    const unsigned char *r = record(t, i);
+    unsigned long crc = crc32(0, blob + u32(r + 8), u32(r + 12));
+    crc = crc32(crc, blob + u32(r + 16), u32(r + 20));
+    if ((uint32_t)crc != u32(r + 28)) {
+        PyErr_Format(PyExc_ImportError,
+                     "corrupt packed resources: CRC-32 mismatch in entry '%.*s' (at offset %u); "
+                     "the executable is damaged, rebuild or re-copy it",
+                     (int)u32(r + 4), (const char *)blob + u32(r), u32(r + 8));
+        return -1;
+    }
+    tables[t].verified[i] = 1;
+    return 0;
+}
+
+static int table_arg(int t) {
+    if (t < 0 || t >= TABLE_COUNT) {
+        PyErr_Format(PyExc_ValueError, "no table %d", t);
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t index_arg(int t, Py_ssize_t i) {
+    if (i < 0 || (uint64_t)i >= tables[t].count) {
+        PyErr_Format(PyExc_IndexError, "no entry %zd in table %d", i, t);
+        return -1;
+    }
+    return i;
+}
+
+/* find(table, name) -> (index, flags) or None */
+static PyObject *blob_find(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "find(table, name)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t len;
+    const char *name = PyUnicode_AsUTF8AndSize(args[1], &len);
+    if (!name) return NULL;
+    int64_t i = find(t, name, len);
+    if (i < 0) Py_RETURN_NONE;
+    return Py_BuildValue("(LI)", (long long)i, u32(record(t, i) + 24));
+}
+
+/* code(index) -> code object of a module entry, or None if it has no bytecode (source only) */
+static PyObject *blob_code(PyObject *self, PyObject *arg) {
+    Py_ssize_t i = PyLong_AsSsize_t(arg);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(RPS_TABLE_MODULES, i) < 0) return NULL;
+    if (verify(RPS_TABLE_MODULES, i) < 0) return NULL;
+    const unsigned char *r = record(RPS_TABLE_MODULES, i);
+    if (u32(r + 12) == 0) Py_RETURN_NONE;
+    return PyMarshal_ReadObjectFromString((const char *)blob + u32(r + 8), u32(r + 12));
+}
+
+/* data(table, index) -> (data memoryview, source memoryview or None) */
+static PyObject *blob_data(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "data(table, index)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(t, i) < 0) return NULL;
+    if (verify(t, i) < 0) return NULL;
+    const unsigned char *r = record(t, i);
+    PyObject *data = PyMemoryView_FromMemory((char *)blob + u32(r + 8), u32(r + 12), PyBUF_READ);
+    if (!data) return NULL;
+    if (!(u32(r + 24) & FLAG_SOURCE)) return Py_BuildValue("(NO)", data, Py_None);
+    PyObject *source = PyMemoryView_FromMemory((char *)blob + u32(r + 16), u32(r + 20), PyBUF_READ);
+    if (!source) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", data, source);
+}
+
+/* names(table, prefix) -> [(name, index, flags)] for every name starting with prefix */
+static PyObject *blob_names(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "names(table, prefix)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t len;
+    const char *prefix = PyUnicode_AsUTF8AndSize(args[1], &len);
+    if (!prefix) return NULL;
+    PyObject *result = PyList_New(0);
+    if (!result) return NULL;
+    for (uint32_t i = lower_bound(t, prefix, len); i < tables[t].count; i++) {
+        const unsigned char *r = record(t, i);
+        if (u32(r + 4) < (uint32_t)len || memcmp(blob + u32(r), prefix, len) != 0) break;
+        PyObject *item = Py_BuildValue("(s#II)", (const char *)blob + u32(r), (Py_ssize_t)u32(r + 4), i, u32(r + 24));
+        if (!item || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"find", (PyCFunction)(void (*)(void))blob_find, METH_FASTCALL, "find(table, name) -> (index, flags) | None"},
+    {"code", blob_code, METH_O, "code(index) -> the module's code object"},
+    {"data", (PyCFunction)(void (*)(void))blob_data, METH_FASTCALL, "data(table, index) -> (memoryview, memoryview | None)"},
+    {"names", (PyCFunction)(void (*)(void))blob_names, METH_FASTCALL, "names(table, prefix) -> [(name, index, flags)]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int exec_module(PyObject *module) {
+    if (PyModule_AddIntConstant(module, "MODULES", RPS_TABLE_MODULES) < 0 ||
+        PyModule_AddIntConstant(module, "RESOURCES", RPS_TABLE_RESOURCES) < 0 ||
+        PyModule_AddIntConstant(module, "METADATA", RPS_TABLE_METADATA) < 0 ||
+        PyModule_AddIntConstant(module, "PACKAGE", FLAG_PACKAGE) < 0 ||
+        PyModule_AddIntConstant(module, "NAMESPACE", FLAG_NAMESPACE) < 0 ||
+        PyModule_AddIntConstant(module, "SOURCE", FLAG_SOURCE) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, exec_module},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_rps_blob", "The executable's packed resources.", 0, methods, slots,
+};
+
+PyObject *rps_blob_init(void) { return PyModuleDef_Init(&module_def); }
+
+PyObject *rps_blob_module_code(const char *name) {
+    int64_t i = find(RPS_TABLE_MODULES, name, (Py_ssize_t)strlen(name));
+    if (i < 0) return PyErr_Format(PyExc_ImportError, "module %s is not in the packed resources", name);
+    PyObject *index = PyLong_FromLongLong(i);
+    if (!index) return NULL;
+    PyObject *code = blob_code(NULL, index);
+    Py_DECREF(index);
+    if (code == Py_None) {
+        Py_DECREF(code);
+        return PyErr_Format(PyExc_ImportError, "module %s has no bytecode in the packed resources", name);
+    }
+    return code;
+}

@@ -1,0 +1,132 @@
+"""Unit tests of tools/compile and tools/pack, run on the test's own interpreter."""
+
+import json
+import marshal
+
+import pytest
+
+from tools.compile import compile as compile_tool
+from tools.pack import pack
+from tools.pack import resources
+
+
+def _write(root, files):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture
+def stdlib(tmp_path):
+    lib = tmp_path / "lib"
+    _write(lib, {
+        "os.py": "import stat\n",
+        "stat.py": "",
+        "json/__init__.py": "from .decoder import JSONDecoder\n",
+        "json/decoder.py": "import re\n",
+        "re.py": "",
+        "unused.py": "",
+        "encodings/__init__.py": "",
+        "encodings/utf_8.py": "",
+        "test/__init__.py": "",
+        "test/badsyntax_x.py": "from __future__ import nonsense\n",
+        "tkinter/__init__.py": "",
+    })
+    out = tmp_path / "stdlib.bundle"
+    assert compile_tool.main(["--stdlib", str(lib), "--out", str(out), "--jobs", "1"]) == 0
+    return out
+
+
+def _app(tmp_path, files, roots=("_main/app", "_main"), data=()):
+    app = tmp_path / "app"
+    _write(app, files)
+    manifest = {
+        "roots": list(roots),
+        "files": [{"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel}
+                  for rel in files if rel.endswith(".py")],
+        "data": [{"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel} for rel in data],
+        "modules": [],
+    }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+def _pack(tmp_path, stdlib, app_bundle, *extra):
+    out, report = tmp_path / "blob", tmp_path / "report.json"
+    code = pack.main(["--stdlib-bundle", str(stdlib), "--app-bundle", str(app_bundle), "--main", "main",
+                      "--out", str(out), "--report", str(report), *extra])
+    return code, out, report
+
+
+def test_compile_and_pack(tmp_path, stdlib):
+    manifest = _app(tmp_path, {"main.py": "import json\nprint('hi')\n", "pkg/__init__.py": "", "pkg/d.txt": "x"},
+                    data=["pkg/d.txt"])
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    python_json = tmp_path / "PYTHON.json"
+    python_json.write_text(json.dumps({"python_stdlib_test_packages": ["test"]}))
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--python-json", str(python_json))
+    assert code == 0
+    blob = resources.Blob(out.read_bytes())
+    names = [r.name for r in blob.tables["modules"]]
+    assert "main" in names and "app.main" in names and "json.decoder" in names
+    assert "test" not in names and "tkinter" not in names  # excluded by default
+    data, source = blob.payload(blob.find("modules", "main"))
+    assert source is None  # no sources unless asked
+    assert marshal.loads(data).co_filename == "app/main.py"
+    assert bytes(blob.payload(blob.find("resources", "pkg/d.txt"))[0]) == b"x"
+    listed = json.loads(report.read_text())
+    assert {"name": "tkinter", "origin": "<stdlib>/tkinter/__init__.py",
+            "reason": "excluded by default ('tkinter'); stdlib_include re-adds it"} in listed["excluded"]
+
+
+def test_prune_keeps_what_imports_reach(tmp_path, stdlib):
+    manifest = _app(tmp_path, {"main.py": "import json\n"})
+    bundle = tmp_path / "app.bundle"
+    compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)])
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--prune")
+    assert code == 0
+    names = {r.name for r in resources.Blob(out.read_bytes()).tables["modules"]}
+    assert {"json", "json.decoder", "re", "encodings", "encodings.utf_8"} <= names
+    assert "unused" not in names and "os" not in names
+    reasons = {m["name"]: m["reason"] for m in json.loads(report.read_text())["modules"]}
+    assert reasons["re"] == "imported by json.decoder"
+
+
+def test_stdlib_include_re_adds_tests_and_keeps_invalid_sources(tmp_path, stdlib):
+    bundle = tmp_path / "app.bundle"
+    compile_tool.main(["--manifest", str(_app(tmp_path, {"main.py": ""})), "--out", str(bundle)])
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--stdlib-include", "test")
+    assert code == 0
+    blob = resources.Blob(out.read_bytes())
+    data, source = blob.payload(blob.find("modules", "test.badsyntax_x"))
+    assert bytes(data) == b"" and b"nonsense" in bytes(source)  # compiled at import: SyntaxError
+
+
+def test_syntax_error_names_file_and_line(tmp_path, capsys):
+    manifest = _app(tmp_path, {"main.py": "x = 1\ndef broken(:\n"})
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(tmp_path / "b")]) == 1
+    assert "app/main.py:2" in capsys.readouterr().err
+
+
+def test_app_module_shadowing_stdlib_fails(tmp_path, stdlib, capsys):
+    bundle = tmp_path / "app.bundle"
+    compile_tool.main(["--manifest", str(_app(tmp_path, {"main.py": "", "json.py": ""})), "--out", str(bundle)])
+    code, _, _ = _pack(tmp_path, stdlib, bundle)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "'json' is both in the standard library (<stdlib>/json/__init__.py) and in the application (app/json.py)" in err
+
+
+def test_data_outside_packages_fails(tmp_path, capsys):
+    # Under the repository root, app/ would be a namespace package that owns the file.
+    manifest = _app(tmp_path, {"main.py": "", "loose.txt": "x"}, roots=("_main/app",), data=["loose.txt"])
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(tmp_path / "b")]) == 1
+    assert "data file app/loose.txt is not inside a Python package" in capsys.readouterr().err
+
+
+def test_imports_of_relative_and_from_imports():
+    code = compile("from . import a\nfrom .. import b\nfrom x.y import z\nimport q.r\n", "m", "exec")
+    assert set(pack.imports_of(code, "p.s.m", False)) >= {"p.s", "p.s.a", "p", "p.b", "x.y", "x.y.z", "q.r"}

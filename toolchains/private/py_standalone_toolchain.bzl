@@ -1,0 +1,105 @@
+"""`py_standalone_toolchain`: one CPython distribution, as the binary rules need it.
+
+The toolchain hands out the distribution (python-build-standalone "full" layout: PYTHON.json,
+build/, install/), an interpreter of the same version that runs on the build machine (for
+bytecode), and what is derived from them once per distribution rather than once per binary:
+the compiled standard library at each optimization level and the C headers.
+"""
+
+PyStandaloneToolchainInfo = provider(
+    doc = "A static CPython for standalone binaries.",
+    fields = {
+        "distribution": "Directory: the distribution root (PYTHON.json, build/, install/).",
+        "python_json": "String: path of PYTHON.json (inside `distribution`).",
+        "version": "String: the X.Y version.",
+        "machine": "String: target ELF machine for tools/emit (x86_64, aarch64).",
+        "headers": "Directory: the Python C headers (contains pythonX.Y/Python.h).",
+        "include_dir": "String: the include directory to add to the compiler's search path.",
+        "stdlib_bundles": "Dict int -> File: the stdlib compiled at optimization level 0, 1, 2.",
+        "build_interpreter": "Directory: a distribution of the same version runnable on the build machine.",
+        "build_python": "String: path of the build interpreter's executable.",
+    },
+)
+
+def dist_python_command(interpreter_path):
+    """A shell command running `$1` (a tool script) with the distribution's interpreter.
+
+    -E -s -S: no environment, user site or site-packages; -B: write no bytecode next to the tools.
+    """
+    return '"{}" -E -s -S -B "$@"'.format(interpreter_path)
+
+def _py_standalone_toolchain_impl(ctx):
+    version = ctx.attr.version
+    dist = ctx.file.distribution
+    build_dist = ctx.file.build_interpreter
+    python_rel = "install/bin/python" + version
+    build_python = build_dist.path + "/" + python_rel
+    tools = ctx.files._dist_python_tools
+    compile_py = ctx.file._compile
+
+    headers = ctx.actions.declare_directory(ctx.label.name + "_include")
+    ctx.actions.run_shell(
+        outputs = [headers],
+        inputs = [dist],
+        command = 'cp -R "$1/install/include/." "$2/"',
+        arguments = [dist.path, headers.path],
+        mnemonic = "PyStandaloneHeaders",
+        progress_message = "Copying the C headers of %{label}",
+    )
+
+    bundles = {}
+    for level in (0, 1, 2):
+        bundle = ctx.actions.declare_file("{}_stdlib_O{}.bundle".format(ctx.label.name, level))
+        args = ctx.actions.args()
+        args.add(compile_py)
+        args.add("--stdlib", dist.path + "/install/lib/python" + version)
+        args.add("--optimize", str(level))
+        args.add("--out", bundle)
+        ctx.actions.run_shell(
+            outputs = [bundle],
+            inputs = depset([dist, build_dist] + tools),
+            command = dist_python_command(build_python),
+            arguments = [args],
+            mnemonic = "PyStandaloneCompileStdlib",
+            progress_message = "Compiling the standard library of %{label} (-O" + str(level) + ")",
+        )
+        bundles[level] = bundle
+
+    info = PyStandaloneToolchainInfo(
+        distribution = dist,
+        python_json = dist.path + "/PYTHON.json",
+        version = version,
+        machine = ctx.attr.machine,
+        headers = headers,
+        include_dir = headers.path + "/python" + version,
+        stdlib_bundles = bundles,
+        build_interpreter = build_dist,
+        build_python = build_python,
+    )
+    return [
+        platform_common.ToolchainInfo(py_standalone = info),
+        info,
+        DefaultInfo(files = depset([headers] + bundles.values())),
+    ]
+
+py_standalone_toolchain = rule(
+    implementation = _py_standalone_toolchain_impl,
+    doc = "Declares a CPython distribution for `@rules_py_standalone//toolchains/cpython:toolchain_type`.",
+    attrs = {
+        "build_interpreter": attr.label(
+            mandatory = True,
+            allow_single_file = True,
+            doc = "The same version's distribution built for (or runnable on) the build machine; " +
+                  "it compiles bytecode. For targets the build machine runs, the distribution itself.",
+        ),
+        "distribution": attr.label(
+            mandatory = True,
+            allow_single_file = True,
+            doc = "Directory in python-build-standalone's 'full' layout, built for the target platform.",
+        ),
+        "machine": attr.string(mandatory = True, values = ["x86_64", "aarch64"], doc = "Target CPU."),
+        "version": attr.string(mandatory = True, doc = "X.Y version of the distribution."),
+        "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
+        "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
+    },
+)

@@ -1,0 +1,247 @@
+"""Selects the modules of a standalone binary and packs them (docs/resources-format.md).
+
+Runs on the distribution's own interpreter, because pruning reads the marshalled code objects.
+Inputs are bundles from `tools/compile`: one of the standard library, one of the application.
+Outputs: the blob, and a JSON report of every module, resource and metadata file with the
+reason it is in the binary (or was left out).
+
+    pack.py --stdlib-bundle stdlib.bundle --app-bundle app.bundle --main app \\
+        [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
+        [--python-json PYTHON.json] --out resources.bin --report report.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dis
+import json
+import marshal
+import os
+import sys
+import types
+from typing import Iterable, Iterator
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tools.compile.compile import BUNDLE_FORMAT  # noqa: E402
+from tools.pack import resources  # noqa: E402
+
+# Left out of every binary unless named in --stdlib-include: the test suite, GUI and IDE
+# packages (no Tk in the distribution), the pip installer, demo/test helper modules.
+DEFAULT_STDLIB_EXCLUDES = (
+    "ensurepip", "idlelib", "tkinter", "turtle", "turtledemo", "__phello__", "__hello__",
+    "_pyrepl",
+)
+
+# Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.
+RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_config")
+
+
+class PackError(Exception):
+    pass
+
+
+def load_bundle(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            content = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError) as e:
+        raise PackError(f"{path}: not a readable bundle ({e}); rebuild it with tools/compile") from None
+    if not isinstance(content, dict) or content.get("format") != BUNDLE_FORMAT:
+        raise PackError(f"{path}: not a {BUNDLE_FORMAT} bundle")
+    if tuple(content["python"]) != tuple(sys.version_info[:2]):
+        raise PackError(f"{path}: compiled by Python {content['python']}, packing with {sys.version_info[:2]}")
+    return content
+
+
+def _matches(name: str, patterns: Iterable[str]) -> str | None:
+    for pattern in patterns:
+        if name == pattern or name.startswith(pattern + "."):
+            return pattern
+    return None
+
+
+def _resource_package(name: str) -> str:
+    return name.split("/", 1)[0]
+
+
+def imports_of(code: types.CodeType, module: str, is_package: bool) -> Iterator[str]:
+    """Absolute names an import statement in `code` may load (module and `from` items)."""
+    package = module if is_package else module.rpartition(".")[0]
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        consts: list = []
+        for instruction in dis.get_instructions(current):
+            if instruction.opname in ("LOAD_CONST", "LOAD_SMALL_INT"):  # 3.14 loads small ints apart
+                consts.append(instruction.argval)
+                continue
+            if instruction.opname == "IMPORT_NAME" and len(consts) >= 2:
+                level, fromlist = consts[-2], consts[-1]
+                name = instruction.argval
+                if isinstance(level, int) and level > 0:
+                    base = package.rsplit(".", level - 1)[0] if level > 1 else package
+                    name = f"{base}.{name}" if name else base
+                yield name
+                for item in fromlist or ():
+                    if item != "*":
+                        yield f"{name}.{item}"
+            consts = []
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+
+
+def _parents(name: str) -> Iterator[str]:
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        yield ".".join(parts[:i])
+
+
+def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str], prune: bool,
+           test_packages: list[str]) -> tuple[dict, list[dict]]:
+    """Returns ({table: [(name, flags, data, source, origin, reason)]}, excluded report)."""
+    default_excludes = [p for p in list(DEFAULT_STDLIB_EXCLUDES) + test_packages if not _matches(p, includes)]
+    excluded: list[dict] = []
+    modules: dict[str, tuple] = {}
+    for name, flags, code, source, origin in stdlib["modules"]:
+        if (pattern := _matches(name, excludes)) is not None:
+            excluded.append({"name": name, "origin": origin, "reason": f"stdlib_exclude {pattern!r}"})
+        elif (pattern := _matches(name, default_excludes)) is not None and not _matches(name, includes):
+            excluded.append({"name": name, "origin": origin, "reason": f"excluded by default ({pattern!r}); stdlib_include re-adds it"})
+        else:
+            modules[name] = (name, flags, code, source, origin, "stdlib")
+    stdlib_names = set(modules)
+    for name, flags, code, source, origin in app["modules"]:
+        if name in modules:
+            raise PackError(
+                f"module {name!r} is both in the standard library ({modules[name][4]}) and in the "
+                f"application ({origin}); rename the application's module, or add {name!r} to "
+                "stdlib_exclude if you mean to replace the standard library's")
+        modules[name] = (name, flags, code, source, origin, "application")
+    tables = {"modules": modules}
+    for table in ("resources", "metadata"):
+        entries = {}
+        for name, data, origin in stdlib[table]:
+            if table == "resources" and _resource_package(name) not in modules:
+                continue
+            entries[name] = (name, 0, data, None, origin, "stdlib")
+        for name, data, origin in app[table]:
+            if name in entries:
+                raise PackError(f"{table[:-1]} {name!r} comes from both {entries[name][4]} and {origin}")
+            entries[name] = (name, 0, data, None, origin, "application")
+        tables[table] = entries
+
+    if prune:
+        reasons = _reachable(modules, stdlib_names, includes)
+        for name in sorted(stdlib_names):
+            if name in reasons:
+                entry = modules[name]
+                modules[name] = entry[:5] + (reasons[name],)
+            else:
+                excluded.append({"name": name, "origin": modules[name][4], "reason": "pruned: not imported"})
+                del modules[name]
+        tables["resources"] = {k: v for k, v in tables["resources"].items()
+                               if _resource_package(k) in modules}
+    return {t: sorted(v.values()) for t, v in tables.items()}, excluded
+
+
+def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list[str]) -> dict[str, str]:
+    """Stdlib modules reachable by import statements from the application and runtime roots."""
+    reasons: dict[str, str] = {}
+    queue: list[str] = []
+
+    def reach(name: str, reason: str) -> None:
+        for candidate in list(_parents(name)) + [name]:
+            if candidate in modules and candidate not in reasons:
+                reasons[candidate] = reason
+                queue.append(candidate)
+
+    for name, entry in modules.items():
+        if name not in stdlib_names:
+            reasons[name] = "application"
+            queue.append(name)
+        elif _matches(name, RUNTIME_ROOTS) or _matches(name, includes):
+            reach(name, "runtime root" if _matches(name, RUNTIME_ROOTS) else "stdlib_include")
+    while queue:
+        name = queue.pop()
+        _, flags, code, _, _, _ = modules[name]
+        if not code:
+            continue
+        for imported in imports_of(marshal.loads(code), name, bool(flags & resources.PACKAGE)):
+            reach(imported, f"imported by {name}")
+    return reasons
+
+
+def pack(tables: dict, sources: bool) -> bytes:
+    return resources.write({
+        # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
+        table: [resources.Entry(name, data, source if sources or keep else None,
+                                flags if sources or keep else flags & ~resources.SOURCE)
+                for name, flags, data, source, _, _ in entries
+                for keep in [table == "modules" and not data and not flags & resources.NAMESPACE]]
+        for table, entries in tables.items()
+    })
+
+
+def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int) -> dict:
+    return {
+        "format": "rps-pack-report-1",
+        "python": "%d.%d" % sys.version_info[:2],
+        "sources_embedded": sources,
+        "blob_size": blob_size,
+        **{table: [{"name": name, "origin": origin, "reason": reason, "size": len(data) + (len(source or b"") if sources else 0)}
+                   for name, _, data, source, origin, reason in entries]
+           for table, entries in tables.items()},
+        "excluded": sorted(excluded, key=lambda e: e["name"]),
+    }
+
+
+def _test_packages(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            packages = json.load(f).get("python_stdlib_test_packages", [])
+    except (OSError, ValueError) as e:
+        raise PackError(f"{path}: cannot read python_stdlib_test_packages: {e}") from None
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise PackError(f"{path}: python_stdlib_test_packages is not a list of strings")
+    return packages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stdlib-bundle", required=True)
+    parser.add_argument("--app-bundle", required=True)
+    parser.add_argument("--main", required=True, help="module name of the program's main module")
+    parser.add_argument("--stdlib-exclude", action="append", default=[])
+    parser.add_argument("--stdlib-include", action="append", default=[])
+    parser.add_argument("--python-json", help="the distribution's PYTHON.json (its python_stdlib_test_packages are excluded by default)")
+    parser.add_argument("--prune", action="store_true")
+    parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--report", required=True)
+    args = parser.parse_args(argv)
+    try:
+        stdlib, app = load_bundle(args.stdlib_bundle), load_bundle(args.app_bundle)
+        test_packages = _test_packages(args.python_json) if args.python_json else []
+        if stdlib["optimize"] != app["optimize"]:
+            raise PackError(f"bundles compiled at different optimization levels ({stdlib['optimize']}, {app['optimize']})")
+        tables, excluded = select(stdlib, app, excludes=args.stdlib_exclude, includes=args.stdlib_include,
+                                  prune=args.prune, test_packages=test_packages)
+        names = {entry[0] for entry in tables["modules"]}
+        if args.main not in names:
+            raise PackError(f"main module {args.main!r} is not in the module set")
+        for pattern in args.stdlib_include:
+            if pattern not in names:
+                raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
+        blob = pack(tables, args.sources)
+    except PackError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    with open(args.out, "wb") as f:
+        f.write(blob)
+    with open(args.report, "w", encoding="utf-8") as f:
+        json.dump(report(tables, excluded, args.sources, len(blob)), f, indent=1)
+        f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Writer and checking reader of the packed resources format (docs/resources-format.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+import zlib
+from typing import Iterable
+
+MAGIC = b"RPSRES\x00\x1a"
+VERSION = 1
+HEADER = struct.Struct("<8sIIQIIIIIIIIII")
+ENTRY = struct.Struct("<IIIIIIII")
+assert HEADER.size == 64 and ENTRY.size == 32
+ALIGNMENT = 16
+TABLES = ("modules", "resources", "metadata")
+
+PACKAGE = 1
+NAMESPACE = 2
+SOURCE = 4
+KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE
+_CRC_FIELD = 60
+_U32_MAX = 0xFFFFFFFF
+
+
+class FormatError(Exception):
+    """The bytes are not a valid version-1 blob; the message says which check failed and where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    name: str
+    data: bytes
+    source: bytes | None = None
+    flags: int = 0
+
+
+def _crc(data: bytes, source: bytes | None) -> int:
+    return zlib.crc32(source or b"", zlib.crc32(data))
+
+
+def write(tables: dict[str, Iterable[Entry]]) -> bytes:
+    """Serializes the tables (keys from TABLES; missing ones are empty) into one blob."""
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"unknown tables: {sorted(unknown)}")
+    sorted_tables: list[list[tuple[bytes, Entry]]] = []
+    for table in TABLES:
+        items = sorted(((e.name.encode("utf-8"), e) for e in tables.get(table, ())), key=lambda item: item[0])
+        for (a, _), (b, _) in zip(items, items[1:]):
+            if a == b:
+                raise ValueError(f"duplicate {table} entry {a.decode()!r}")
+        for raw, entry in items:
+            if not raw:
+                raise ValueError(f"empty name in the {table} table")
+            if entry.flags & ~KNOWN_FLAGS or (table != "modules" and entry.flags):
+                raise ValueError(f"{table} entry {entry.name!r}: invalid flags {entry.flags:#x}")
+        sorted_tables.append(items)
+
+    table_offsets = []
+    position = HEADER.size
+    for items in sorted_tables:
+        table_offsets.append((position, len(items)))
+        position += ENTRY.size * len(items)
+    strings_offset = position
+    strings = bytearray()
+    name_offsets: list[list[int]] = []
+    for items in sorted_tables:
+        name_offsets.append([])
+        for raw, _ in items:
+            name_offsets[-1].append(strings_offset + len(strings))
+            strings += raw
+    index_end = strings_offset + len(strings)
+
+    payloads = bytearray()
+    payload_offsets: dict[bytes, int] = {}  # identical payloads are stored once
+
+    def place(data: bytes) -> int:
+        if not data:
+            return 0
+        if data not in payload_offsets:
+            start = _align(index_end + len(payloads))
+            payloads.extend(b"\0" * (start - index_end - len(payloads)))
+            payload_offsets[data] = start
+            payloads.extend(data)
+        return payload_offsets[data]
+
+    records = bytearray()
+    for items, names in zip(sorted_tables, name_offsets):
+        for (raw, entry), name_offset in zip(items, names):
+            source = entry.source if entry.source is not None else b""
+            records += ENTRY.pack(
+                name_offset, len(raw),
+                place(entry.data), len(entry.data),
+                place(source), len(source),
+                entry.flags, _crc(entry.data, source),
+            )
+    blob_size = index_end + len(payloads)
+    if blob_size > _U32_MAX:
+        raise ValueError(f"packed resources are {blob_size} bytes; format version 1 is limited to 4 GiB")
+    header = bytearray(HEADER.pack(
+        MAGIC, VERSION, HEADER.size, blob_size,
+        *[v for pair in table_offsets for v in pair],
+        strings_offset, index_end, 0, 0,
+    ))
+    index = header + records + strings
+    struct.pack_into("<I", index, _CRC_FIELD, zlib.crc32(bytes(index)))
+    return bytes(index + payloads)
+
+
+def _align(n: int) -> int:
+    return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    name: str
+    data_offset: int
+    data_length: int
+    source_offset: int
+    source_length: int
+    flags: int
+    crc32: int
+
+
+class Blob:
+    """A checked, read-only view of a blob. Every offset and length is checked on open."""
+
+    def __init__(self, blob: bytes | memoryview):
+        self._blob = memoryview(blob).cast("B")
+        self.tables: dict[str, list[Record]] = {}
+        self._check_index()
+
+    def _fail(self, what: str, offset: int) -> FormatError:
+        return FormatError(f"corrupt packed resources: {what} (at offset {offset})")
+
+    def _check_index(self) -> None:
+        blob = self._blob
+        if len(blob) < HEADER.size:
+            raise self._fail(f"{len(blob)} bytes is shorter than the {HEADER.size}-byte header", 0)
+        (magic, version, header_size, blob_size, *table_fields, strings_offset, index_end, flags,
+         crc) = HEADER.unpack_from(blob)
+        if magic != MAGIC:
+            raise self._fail(f"bad magic {magic!r}", 0)
+        if version != VERSION:
+            raise FormatError(f"packed resources format version {version} is not supported "
+                              f"(this reader knows version {VERSION})")
+        if header_size != HEADER.size:
+            raise self._fail(f"header_size {header_size} != {HEADER.size}", 12)
+        if blob_size != len(blob):
+            raise self._fail(f"blob_size {blob_size} != actual size {len(blob)}", 16)
+        if flags:
+            raise self._fail(f"reserved header flags {flags:#x}", 56)
+        if not HEADER.size <= strings_offset <= index_end <= blob_size:
+            raise self._fail("strings_offset/index_end out of order or out of range", 48)
+        index = bytearray(blob[:index_end])
+        struct.pack_into("<I", index, _CRC_FIELD, 0)
+        if zlib.crc32(index) != crc:
+            raise self._fail("index CRC-32 mismatch", _CRC_FIELD)
+        tables_end = HEADER.size
+        for i, table in enumerate(TABLES):
+            offset, count = table_fields[2 * i], table_fields[2 * i + 1]
+            end = offset + ENTRY.size * count
+            if offset < tables_end or end > strings_offset:
+                raise self._fail(f"{table} table [{offset}, {end}) overlaps or leaves the index", 24 + 8 * i)
+            tables_end = end
+            records = []
+            previous = b""
+            for n in range(count):
+                at = offset + ENTRY.size * n
+                fields = ENTRY.unpack_from(blob, at)
+                name_offset, name_length, data_offset, data_length, source_offset, source_length, eflags, ecrc = fields
+                if name_length == 0 or name_offset < strings_offset or name_offset + name_length > index_end:
+                    raise self._fail(f"{table} entry {n}: name outside the string area", at)
+                raw = bytes(blob[name_offset:name_offset + name_length])
+                if raw <= previous:
+                    raise self._fail(f"{table} entry {n}: names not strictly increasing", at)
+                previous = raw
+                for what, start, length in (("data", data_offset, data_length), ("source", source_offset, source_length)):
+                    if length and (start < index_end or start + length > blob_size):
+                        raise self._fail(f"{table} entry {n}: {what} [{start}, {start + length}) outside the payloads", at)
+                if eflags & ~KNOWN_FLAGS or (table != "modules" and eflags):
+                    raise self._fail(f"{table} entry {n}: reserved flag bits {eflags:#x}", at + 24)
+                try:
+                    name = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self._fail(f"{table} entry {n}: name is not UTF-8", at) from None
+                records.append(Record(name, data_offset, data_length, source_offset, source_length, eflags, ecrc))
+            self.tables[table] = records
+
+    def find(self, table: str, name: str) -> Record | None:
+        records = self.tables[table]
+        key = name.encode("utf-8")
+        lo, hi = 0, len(records)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            mid_key = records[mid].name.encode("utf-8")
+            if mid_key < key:
+                lo = mid + 1
+            elif mid_key > key:
+                hi = mid
+            else:
+                return records[mid]
+        return None
+
+    def payload(self, record: Record) -> tuple[memoryview, memoryview | None]:
+        """Returns (data, source) after checking the entry's CRC-32."""
+        data = self._blob[record.data_offset:record.data_offset + record.data_length]
+        source = self._blob[record.source_offset:record.source_offset + record.source_length]
+        if zlib.crc32(source, zlib.crc32(data)) != record.crc32:
+            raise FormatError(f"corrupt packed resources: CRC-32 mismatch in entry {record.name!r} "
+                              f"(at offset {record.data_offset})")
+        has_source = record.flags & SOURCE
+        return data, (source if has_source else None)
