@@ -1,8 +1,11 @@
-"""Debian packages the cross-target smoke tests run with (dev dependency of this module).
+"""Debian packages some tests run with (dev dependency of this module).
 
 qemu-user's statically linked qemu-aarch64 and the arm64 glibc it loads the aarch64 interpreter
 with. Debian's stable pool keeps these until a point release supersedes them; then update the
 version, file and sha256 from the current trixie index.
+
+strace (and its libunwind) from Debian 12, which runs on Debian 12 and 13: the standalone
+binaries' tests trace which files a binary touches.
 """
 
 _DEBIAN = "http://deb.debian.org/debian/pool/main/"
@@ -25,6 +28,8 @@ _debian_package = repository_rule(
 )
 
 _BUILD_QEMU = 'exports_files(["usr/bin/qemu-aarch64"])\n'
+_BUILD_STRACE = 'exports_files(["usr/bin/strace"])\n'
+_BUILD_LIBUNWIND = 'filegroup(name = "libs", srcs = glob(["usr/lib/x86_64-linux-gnu/*.so*"]), visibility = ["//visibility:public"])\n'
 _BUILD_SYSROOT = 'exports_files(["usr/lib/aarch64-linux-gnu/libc.so.6"])\nfilegroup(name = "sysroot", srcs = glob(["usr/**"]), visibility = ["//visibility:public"])\n'
 
 def _deb(name, path, sha256, build_file_content):
@@ -50,11 +55,24 @@ def debian_test_debs():
         _BUILD_SYSROOT,
     )
 
+    _deb(
+        "rps_test_strace",
+        "s/strace/strace_6.1-0.1_amd64.deb",
+        "1942d086a6244a1a9643489d3b0aa604ac44b88991d6c69217a63a193671bd4f",
+        _BUILD_STRACE,
+    )
+    _deb(
+        "rps_test_libunwind",
+        "libu/libunwind/libunwind8_1.6.2-3_amd64.deb",
+        "7b297868682836e4c87be349f17e4a56bc287586e3576503e84a5cb5485ce925",
+        _BUILD_LIBUNWIND,
+    )
+
 def _test_debs_impl(module_ctx):
     debian_test_debs()
     return module_ctx.extension_metadata(reproducible = True)
 
 test_debs = module_extension(
     implementation = _test_debs_impl,
-    doc = "Debian packages for the aarch64 smoke test under qemu-user.",
+    doc = "Debian packages for tests: qemu-user and arm64 glibc (aarch64 smoke test), strace.",
 )

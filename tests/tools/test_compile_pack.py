@@ -127,6 +127,24 @@ def test_data_outside_packages_fails(tmp_path, capsys):
     assert "data file app/loose.txt is not inside a Python package" in capsys.readouterr().err
 
 
+def test_stdlib_imports_inside_functions_are_not_followed(tmp_path):
+    code = compile("import a\ndef f():\n    import b\nclass C:\n    import c\n", "m", "exec")
+    assert set(pack.imports_of(code, "m", False, functions=False)) == {"a", "c"}
+    assert set(pack.imports_of(code, "m", False)) == {"a", "b", "c"}
+
+
 def test_imports_of_relative_and_from_imports():
     code = compile("from . import a\nfrom .. import b\nfrom x.y import z\nimport q.r\n", "m", "exec")
     assert set(pack.imports_of(code, "p.s.m", False)) >= {"p.s", "p.s.a", "p", "p.b", "x.y", "x.y.z", "q.r"}
+
+
+def test_namespace_package_yields_to_stdlib(tmp_path, stdlib):
+    bundle = tmp_path / "app.bundle"
+    # app/json/ has no __init__.py: a namespace package named "json" under the app root
+    compile_tool.main(["--manifest", str(_app(tmp_path, {"main.py": "", "json/x.py": ""}, roots=("_main/app",))),
+                       "--out", str(bundle)])
+    code, out, report = _pack(tmp_path, stdlib, bundle)
+    assert code == 0
+    blob = resources.Blob(out.read_bytes())
+    assert blob.find("modules", "json").flags & resources.PACKAGE
+    assert not blob.find("modules", "json").flags & resources.NAMESPACE

@@ -64,8 +64,15 @@ def _resource_package(name: str) -> str:
     return name.split("/", 1)[0]
 
 
-def imports_of(code: types.CodeType, module: str, is_package: bool) -> Iterator[str]:
-    """Absolute names an import statement in `code` may load (module and `from` items)."""
+_CO_NEWLOCALS = 0x2  # set on function bodies, not on module or class bodies
+
+
+def imports_of(code: types.CodeType, module: str, is_package: bool, functions: bool = True) -> Iterator[str]:
+    """Absolute names an import statement in `code` may load (module and `from` items).
+
+    functions=False skips imports inside function bodies: the standard library imports lazily
+    there what only some calls need (doctest, pydoc, ...), and following them would pack most of it.
+    """
     package = module if is_package else module.rpartition(".")[0]
     stack = [code]
     while stack:
@@ -86,7 +93,8 @@ def imports_of(code: types.CodeType, module: str, is_package: bool) -> Iterator[
                     if item != "*":
                         yield f"{name}.{item}"
             consts = []
-        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType)
+                     and (functions or not c.co_flags & _CO_NEWLOCALS))
 
 
 def _parents(name: str) -> Iterator[str]:
@@ -110,6 +118,10 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
             modules[name] = (name, flags, code, source, origin, "stdlib")
     stdlib_names = set(modules)
     for name, flags, code, source, origin in app["modules"]:
+        if name in modules and flags & resources.NAMESPACE:
+            # Like sys.path: a namespace package portion never hides a regular module.
+            excluded.append({"name": name, "origin": origin, "reason": f"namespace package hidden by {modules[name][4]}"})
+            continue
         if name in modules:
             raise PackError(
                 f"module {name!r} is both in the standard library ({modules[name][4]}) and in the "
@@ -144,7 +156,8 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
 
 
 def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list[str]) -> dict[str, str]:
-    """Stdlib modules reachable by import statements from the application and runtime roots."""
+    """Stdlib modules reachable by import statements from the application and runtime roots
+    (all of the application's import statements; the stdlib's outside function bodies)."""
     reasons: dict[str, str] = {}
     queue: list[str] = []
 
@@ -165,7 +178,8 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
         _, flags, code, _, _, _ = modules[name]
         if not code:
             continue
-        for imported in imports_of(marshal.loads(code), name, bool(flags & resources.PACKAGE)):
+        is_package = bool(flags & resources.PACKAGE)
+        for imported in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name != "_rps_importer"):
             reach(imported, f"imported by {name}")
     return reasons
 

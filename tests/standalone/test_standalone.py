@@ -1,0 +1,287 @@
+"""Standalone binaries behave like `python -m main`, touch no Python files and refuse damage."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.pack import resources
+
+HELLO_OUTPUT = "Hello from Python 3.13!\n"
+# ELF DT_NEEDED libraries a glibc binary may load (the audit policy's allowlist).
+SYSTEM_LIBRARIES = re.compile(r"/(libc|libm|libpthread|libdl|librt|libutil)\.so\.\d+$|/ld-linux[-\w.]*\.so\.\d+$")
+
+
+def _binary(variable: str) -> str:
+    return os.path.abspath(os.environ[variable])
+
+
+def _run(variable_or_path, *args, input=None, env=None, cwd=None):
+    path = _binary(variable_or_path) if variable_or_path.isupper() else variable_or_path
+    return subprocess.run([path, *args], capture_output=True, text=True, input=input, env=env, cwd=cwd, timeout=120)
+
+
+def test_hello():
+    result = _run("HELLO")
+    assert (result.returncode, result.stdout, result.stderr) == (0, HELLO_OUTPUT, "")
+
+
+def test_isolated_interpreter_and_virtual_paths():
+    result = _run("BEHAVIOURS", "describe", "--option", "-c", env={"PYTHONPATH": "/nowhere", "PATH": "/usr/bin:/bin"})
+    info = json.loads(result.stdout)
+    exe = _binary("BEHAVIOURS")
+    assert info["argv"] == ["describe", "--option", "-c"]  # the program's own options stay its own
+    assert info["executable"] == os.path.realpath(exe)
+    assert info["isolated"] == 1 and info["utf8_mode"] == 1 and info["dont_write_bytecode"]
+    assert info["path"] == [info["executable"]]  # no current directory, no PYTHONPATH
+    assert info["name"] == "__main__" and info["spec"] == "behaviours"
+    assert info["file"] == info["executable"] + "/behaviours.py"
+    assert info["json_file"] == info["executable"] + "/json/__init__.py"
+
+
+def test_not_isolated_reads_pythonpath():
+    result = _run("BEHAVIOURS_NOT_ISOLATED", "env", env={"PYTHONPATH": "/nowhere", "PATH": "/usr/bin:/bin"})
+    assert result.stdout == "/nowhere 0\n"
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_exit_codes(code):
+    assert _run("BEHAVIOURS", "exit", str(code)).returncode == code
+
+
+def test_exit_with_message():
+    result = _run("BEHAVIOURS", "exit-message")
+    assert (result.returncode, result.stderr) == (1, "fatal: a message\n")
+
+
+def test_uncaught_exception_names_source_file_and_line():
+    result = _run("BEHAVIOURS", "raise")
+    assert result.returncode == 1
+    assert 'File "tests/standalone/behaviours.py", line 11, in fail_here' in result.stderr
+    assert result.stderr.endswith("ValueError: boom\n")
+
+
+def test_embedded_sources_show_in_tracebacks_and_inspect():
+    result = _run("BEHAVIOURS_WITH_SOURCES", "raise")
+    assert 'raise ValueError("boom")' in result.stderr
+    assert _run("BEHAVIOURS_WITH_SOURCES", "source").stdout.startswith("def fail_here():")
+
+
+def test_module_not_in_binary_says_so():
+    result = _run("BEHAVIOURS", "missing")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'not_packed_module': it is not in this standalone binary" in result.stderr
+
+
+def test_find_spec_of_missing_module_is_none():
+    result = _run("BEHAVIOURS", "find-spec")
+    assert result.stdout == "None\nModuleNotFoundError not_packed_module\n"
+
+
+def test_keyboard_interrupt_exits_by_sigint():
+    result = _run("BEHAVIOURS", "interrupt")
+    assert result.returncode == -signal.SIGINT
+    assert "KeyboardInterrupt" in result.stderr
+
+
+def test_signal_default_action():
+    assert _run("BEHAVIOURS", "signal").returncode == -signal.SIGTERM
+
+
+def test_stdin_and_stdout():
+    assert _run("BEHAVIOURS", "stdin", input="héllo\n").stdout == "HÉLLO\n"
+
+
+def test_atexit_runs_and_buffers_flush():
+    assert _run("BEHAVIOURS", "atexit").stdout == "buffered, no newline atexit ran\n"
+
+
+def test_python_command_line_opt_in(tmp_path):
+    assert _run("PYTHON_CLI", "-c", "import sys; print(sys.argv)", "a").stdout == "['-c', 'a']\n"
+    assert _run("PYTHON_CLI", "-I", "-S", "-X", "utf8", "-c", "print(6 * 7)").stdout == "42\n"
+    assert _run("PYTHON_CLI", "-m", "json.tool", input='{"a":1}').stdout == '{\n    "a": 1\n}\n'
+    script = tmp_path / "script.py"
+    script.write_text("import sys\nprint('script', sys.argv[1:])\n")
+    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x']\n"
+    # Without a leading option, arguments belong to the program.
+    assert json.loads(_run("PYTHON_CLI", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
+    # A binary without the opt-in never runs -c code.
+    assert "print" not in _run("BEHAVIOURS", "-c", "print('hijacked')").stdout
+
+
+def test_resources_example():
+    result = _run("RESOURCES_EXAMPLE")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "greeting: Hello from package data!\n"
+        "version: 1.0\n"
+        "entry point: ['demo_pkg:greeting']\n"
+        "submodules: ['tools']\n"
+        "data files: ['greeting.txt']\n"
+        "file under the binary: True\n"
+    )
+
+
+STDLIB_TOUR_LINES = [
+    "ssl: OpenSSL True", "sqlite3: 6", 'json: {"a": [1, 2.5, null]}', "decimal: 0.1428571428571428571428571429",
+    "ctypes: 10", "lzma: True", "zlib: 1469667136", "asyncio: 42",
+    "multiprocessing spawn: [0, 1, 4, 9, 16]", "multiprocessing forkserver: [0, 1, 4, 9, 16]",
+]
+
+
+def test_stdlib_tour():
+    result = _run("STDLIB_TOUR")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == STDLIB_TOUR_LINES
+
+
+@pytest.mark.parametrize("variable", ["HELLO", "STDLIB_TOUR"])
+def test_copied_alone_with_empty_environment(tmp_path, variable):
+    binary = tmp_path / "app"
+    shutil.copy(_binary(variable), binary)
+    empty = tmp_path / "cwd"
+    empty.mkdir()
+    result = subprocess.run(["env", "-i", str(binary)], capture_output=True, text=True, cwd=empty, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == _run(variable).stdout
+    assert list(empty.iterdir()) == []
+
+
+def test_pruned_binary_is_smaller_and_works():
+    assert _run("HELLO_PRUNED").stdout == HELLO_OUTPUT
+    assert os.path.getsize(_binary("HELLO_PRUNED")) < os.path.getsize(_binary("HELLO")) - 5_000_000
+
+
+# --- file access under strace -------------------------------------------------------------
+
+_SYSCALL = re.compile(r'^(?:\[pid\s+\d+\]\s+|\d+\s+)?(\w+)\((.*)$')
+_PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
+# Files the program's own multiprocessing use creates (not the runtime): glibc's sem_open
+# temporaries, tempfile's writability probe of the temp dir, the forkserver's socket directory.
+_MULTIPROCESSING_FILES = re.compile(r"^/dev/shm/sem\.|^/tmp/pymp-|^/tmp/[a-z0-9_]{8}$")
+
+
+def _strace(binary: Path, cwd: Path) -> list[str]:
+    log = cwd.parent / "strace.log"
+    strace = os.path.abspath(os.environ["STRACE"])
+    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    env = {"LD_LIBRARY_PATH": str(libunwind)}
+    result = subprocess.run(
+        [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
+         "trace=%file,write,writev,pwrite64,pwritev,mkdir,rename,unlink", "--", "/usr/bin/env", "-i", str(binary)],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    exec_line = next(i for i, line in enumerate(lines) if f'execve("{binary}"' in line)
+    return lines[exec_line + 1:]
+
+
+def _violations(lines: list[str], distribution: str) -> list[str]:
+    found = []
+    for line in lines:
+        match = _SYSCALL.match(line)
+        if not match:
+            continue
+        call, rest = match.groups()
+        paths = _PATH.findall(rest)
+        if call.startswith(("write", "pwrite")):
+            target = re.match(r"(\d+)<([^>]*)>", rest)
+            if target and target.group(1) not in ("1", "2") and not target.group(2).startswith(("pipe:", "socket:", "anon_inode:")) \
+                    and not _MULTIPROCESSING_FILES.match(target.group(2)):
+                found.append(line)
+            continue
+        for path in paths:
+            if path.endswith((".py", ".pyc")) or "/lib/python3" in path or path.startswith(distribution):
+                found.append(line)
+            elif _SHARED_LIBRARY.search(path) and not SYSTEM_LIBRARIES.search(path):
+                found.append(line)
+        creates = call in ("mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "creat") \
+            or (call.startswith("open") and re.search(r"O_CREAT|O_WRONLY|O_RDWR|O_TRUNC", rest))
+        directory = re.match(r"\w+<([^>]*)>", rest)  # *at() calls relative to a directory fd
+        target = f"{directory.group(1)}/{paths[0]}" if paths and directory and not paths[0].startswith("/") else (paths or [""])[0]
+        if creates and not _MULTIPROCESSING_FILES.match(target) and target not in ("/dev/null", "/dev/tty"):
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("variable", ["HELLO", "STDLIB_TOUR"])
+def test_no_python_files_read_and_nothing_written(tmp_path, variable):
+    binary = tmp_path / "app"
+    shutil.copy(_binary(variable), binary)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    lines = _strace(binary, cwd)
+    assert any('readlink("/proc/self/exe"' in line for line in lines)  # the trace covers the runtime
+    distribution = os.path.realpath(os.environ["DISTRIBUTION"])
+    violations = _violations(lines, distribution)
+    assert violations == [], "\n".join(violations)
+
+
+def test_violation_detector_catches_python_file_reads():
+    sample = ['123 openat(AT_FDCWD, "/usr/lib/python3.13/os.py", O_RDONLY|O_CLOEXEC) = 3',
+              '123 openat(AT_FDCWD, "/tmp/out.txt", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3',
+              '123 write(3</tmp/out.txt>, "x", 1) = 1',
+              '123 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY|O_CLOEXEC) = 3']
+    assert _violations(sample, "/dist") == sample[:3]
+
+
+# --- damaged binaries ---------------------------------------------------------------------
+
+def _blob_offset(data: bytes) -> tuple[int, resources.Blob]:
+    start = 0
+    while (start := data.find(resources.MAGIC, start)) >= 0:
+        size = int.from_bytes(data[start + 16:start + 24], "little")
+        try:
+            return start, resources.Blob(data[start:start + size])
+        except resources.FormatError:
+            start += 1
+    raise AssertionError("no packed resources in the binary")
+
+
+def _damaged(tmp_path: Path, change) -> subprocess.CompletedProcess:
+    data = bytearray(Path(_binary("HELLO")).read_bytes())
+    offset, blob = _blob_offset(bytes(data))
+    change(data, offset, blob)
+    damaged = tmp_path / "hello"
+    damaged.write_bytes(bytes(data))
+    damaged.chmod(0o755)
+    return _run(str(damaged))
+
+
+def test_flipped_index_byte_is_refused(tmp_path):
+    def flip(data, offset, blob):
+        data[offset + 64 + 5] ^= 0x10  # inside the modules table
+    result = _damaged(tmp_path, flip)
+    assert result.returncode == 70
+    assert "corrupt packed resources: index CRC-32 mismatch" in result.stderr
+
+
+def test_wrong_size_is_refused(tmp_path):
+    def shrink(data, offset, blob):
+        size = int.from_bytes(data[offset + 16:offset + 24], "little")
+        data[offset + 16:offset + 24] = (size - 1).to_bytes(8, "little")
+    result = _damaged(tmp_path, shrink)
+    assert result.returncode == 70 and "blob_size differs from the linked size" in result.stderr
+
+
+def test_unknown_version_is_refused(tmp_path):
+    def version(data, offset, blob):
+        data[offset + 8] = 9
+    result = _damaged(tmp_path, version)
+    assert result.returncode == 70 and "format version 9 is not supported" in result.stderr
+
+
+def test_flipped_module_byte_is_refused_when_imported(tmp_path):
+    def flip(data, offset, blob):
+        record = blob.find("modules", "hello")
+        data[offset + record.data_offset + record.data_length // 2] ^= 0xFF
+    result = _damaged(tmp_path, flip)
+    assert result.returncode == 1  # an ImportError the program could catch, not a crash
+    assert "corrupt packed resources: CRC-32 mismatch in entry 'hello'" in result.stderr
