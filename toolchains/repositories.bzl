@@ -31,5 +31,6 @@ def rules_py_standalone_toolchains():
     WORKSPACE after the dependencies."""
     native.register_toolchains(
         "@rules_py_standalone//toolchains/zig:all",
-        "@rules_py_standalone//toolchains/cpython:all",
+        "@rules_py_standalone//toolchains/cpython:cpython_3_13_toolchain",
+        "@rules_py_standalone//toolchains/cpython:unsupported_toolchain",
     )

@@ -38,6 +38,7 @@ py_standalone_binary(
 py_standalone_binary(
     name = "syntax_error",
     srcs = ["broken.py"],
+    main = "broken.py",
 )
 
 py_standalone_binary(
@@ -59,6 +60,7 @@ MODULE = """\
 module(name = "consumer")
 
 bazel_dep(name = "rules_py_standalone")
+bazel_dep(name = "rules_python", version = "0.31.0")
 local_path_override(module_name = "rules_py_standalone", path = "{repo}")
 """
 
