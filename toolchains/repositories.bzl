@@ -4,6 +4,7 @@ load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
 load("//toolchains/private:cpython_sources_repos.bzl", "cpython_sources_repos")
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+load("//toolchains/private:python_build_standalone_repository.bzl", _python_build_standalone_archive = "python_build_standalone_archive")
 load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
 def rules_py_standalone_dependencies():
@@ -34,3 +35,13 @@ def rules_py_standalone_toolchains():
         "@rules_py_standalone//toolchains/cpython:cpython_3_13_toolchain",
         "@rules_py_standalone//toolchains/cpython:unsupported_toolchain",
     )
+
+def python_build_standalone_archive(**kwargs):
+    """A prebuilt python-build-standalone 'full' archive as a toolchain (WORKSPACE mode).
+
+    Call it before rules_py_standalone_toolchains() and register `@<name>//:toolchain` first:
+
+        python_build_standalone_archive(name = "pbs_3_12", urls = [...], sha256 = "...")
+        register_toolchains("@pbs_3_12//:toolchain")
+    """
+    _python_build_standalone_archive(**kwargs)

@@ -129,6 +129,7 @@ class Workspace:
 
 @pytest.fixture(params=["bzlmod", "workspace"])
 def consumer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    """A consumer workspace (bzlmod or WORKSPACE mode) with its own Bazel output root."""
     mode = request.param
     root = tmp_path / f"consumer-{mode}"
     root.mkdir()
@@ -184,3 +185,73 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert "broken.py:2" in failed.stderr and "SyntaxError" in failed.stderr
     failed = consumer.bazel("build", "//:two_greets", expect_failure=True)
     assert "two files map to module 'greet': greet.py and lib/greet.py" in failed.stderr
+
+
+def _zstd_raw_frame(data: bytes) -> bytes:
+    """A valid zstd frame of raw (stored) blocks: no compressor needed (RFC 8878, 3.1.1)."""
+    block = 128 * 1024
+    out = bytearray(b"\x28\xb5\x2f\xfd")  # magic
+    out += bytes([0x00, 7 << 3])  # no content size/checksum/dictionary; window 2^(10+7) = 128 KiB
+    chunks = [data[i:i + block] for i in range(0, len(data), block)] or [b""]
+    for i, chunk in enumerate(chunks):
+        last = 1 if i == len(chunks) - 1 else 0
+        out += (last | (0 << 1) | (len(chunk) << 3)).to_bytes(3, "little") + chunk
+    return bytes(out)
+
+
+def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = "8") -> tuple[Path, str]:
+    """A python-build-standalone-style `.tar.zst` (top directory python/) made from our own build."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        def skip_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+            return None if "__pycache__" in info.name or "/test/" in info.name else info
+        for child in sorted(distribution.iterdir()):
+            if child.name != "PYTHON.json":
+                tar.add(child, arcname=f"python/{child.name}", filter=skip_caches)
+        doc = json.loads((distribution / "PYTHON.json").read_text())
+        doc["version"] = python_json_version
+        data = json.dumps(doc).encode()
+        info = tarfile.TarInfo("python/PYTHON.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = tmp_path / f"cpython-3.13-v{python_json_version}-full.tar.zst"
+    archive.write_bytes(_zstd_raw_frame(buffer.getvalue()))
+    return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+PBS_MODULE = """\
+pbs = use_extension("@rules_py_standalone//toolchains:extensions.bzl", "python_build_standalone")
+pbs.archive(name = "pbs", urls = ["file://{archive}"], sha256 = "{sha256}")
+use_repo(pbs, "pbs")
+
+register_toolchains("@pbs//:toolchain")
+"""
+
+
+@pytest.mark.parametrize("consumer", ["bzlmod"], indirect=True)
+def test_consumer_uses_a_python_build_standalone_archive(consumer: Workspace, tmp_path: Path) -> None:
+    distribution = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
+    archive, sha256 = _pbs_archive(tmp_path, distribution)
+    module = consumer.root / "MODULE.bazel"
+    base = module.read_text()
+    module.write_text(base + PBS_MODULE.format(archive=archive, sha256=sha256))
+    done = consumer.bazel("run", "//:app", "--", "x")
+    assert done.stdout == "hello from a consumer ['x']\n"
+    toolchain = consumer.bazel("cquery", "@pbs//:distribution", "--output=label")
+    assert "@pbs//:distribution" in toolchain.stdout
+
+    # A distribution whose PYTHON.json has another format version is refused, naming it.
+    bad, bad_sha256 = _pbs_archive(tmp_path, distribution, python_json_version="7")
+    module.write_text(base + PBS_MODULE.format(archive=bad, sha256=bad_sha256))
+    failed = consumer.bazel("build", "//:app", expect_failure=True)
+    assert "PYTHON.json format version 7 is not supported (supported: 8)" in failed.stderr
+
+    # A wrong sha256 names the URL and both hashes (Bazel's downloader).
+    module.write_text(base + PBS_MODULE.format(archive=archive, sha256="0" * 64))
+    failed = consumer.bazel("build", "//:app", expect_failure=True)
+    assert sha256 in failed.stderr and "0" * 64 in failed.stderr

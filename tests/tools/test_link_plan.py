@@ -31,17 +31,26 @@ def _ext(in_core, **kw):
 
 
 def test_plan_orders_objects_libpython_then_libraries():
-    dist = python_json.parse(_doc({
+    doc = _doc({
         "_core": _ext(True),
         "_ext": _ext(False, init_fn="PyInit__ext", objs=["build/ext/_ext.o"],
                      links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}, {"name": "dl", "system": True}]),
-    }))
-    args, register = link_plan.plan(dist, "D", set())
-    assert args == ["D/build/core/main.o", "D/build/ext/_ext.o", "D/build/lib/libpython3.13.a",
+    })
+    doc["build_info"]["core"]["objs"] = []
+    args, register = link_plan.plan(python_json.parse(doc), "D", set())
+    assert args == ["D/build/ext/_ext.o", "D/build/lib/libpython3.13.a",
                     "D/build/lib/libssl.a", "D/build/lib/libz.a", "-lm", "-ldl"]
     assert register == [("_ext", "PyInit__ext")]
     source = link_plan.inittab_source(register)
     assert 'PyImport_AppendInittab("_ext", PyInit__ext)' in source
+
+
+def test_core_objects_replace_the_archive_and_bring_the_inittab():
+    doc = _doc({"_core": _ext(True)})
+    doc["build_info"]["inittab_object"] = "build/core/config.o"
+    args, _ = link_plan.plan(python_json.parse(doc), "D", set())
+    assert args[:2] == ["D/build/core/main.o", "D/build/core/config.o"]
+    assert "D/build/lib/libpython3.13.a" not in args
 
 
 def test_shared_libpython_is_refused():

@@ -55,7 +55,7 @@ def minimal_doc() -> dict[str, Any]:
 
 def make_tree(root: Path, doc: dict[str, Any]) -> Path:
     files = ["install/bin/python3.13", "install/lib/libpython3.13.a", "build/Objects/abstract.o",
-             "build/Modules/_ssl.o", "build/lib/libssl.a", "build/Modules/config.c"]
+             "build/Modules/_ssl.o", "build/lib/libssl.a", "build/Modules/config.c", "build/Modules/config.o"]
     for rel in files:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"")

@@ -49,8 +49,18 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> tuple[
         raise LinkPlanError(f"libpython_link_mode is {dist.libpython_link_mode!r}; a standalone binary needs a "
                             "static libpython (a python-build-standalone 'full' archive)")
     seen: set[str] = set()
-    objects = [os.path.join(root, obj) for obj in dist.core_objs]
-    libpython = [os.path.join(root, dist.core_static_lib)] if dist.core_static_lib else []
+    # python-build-standalone lists libpython's objects (core.objs, plus the inittab object)
+    # besides the archive made of them: link the objects, never both. Our own builds list only
+    # the archive, which holds the inittab too (docs/python-json.md).
+    if dist.core_objs:
+        objects = [os.path.join(root, obj) for obj in dist.core_objs]
+        if dist.inittab_object:
+            objects.append(os.path.join(root, dist.inittab_object))
+        libpython = []
+    elif dist.core_static_lib:
+        objects, libpython = [], [os.path.join(root, dist.core_static_lib)]
+    else:
+        raise LinkPlanError("PYTHON.json has neither build_info.core.objs nor build_info.core.static_lib")
     extension_libs: list[str] = []
     register = []
     system_links = []

@@ -76,6 +76,7 @@ class Distribution:
     build_options: str | None
     licenses: tuple[str, ...]
     inittab_source: str | None
+    inittab_object: str | None
     object_file_format: str | None
 
     @property
@@ -251,6 +252,9 @@ def parse(doc: Any, origin: str = "PYTHON.json", root: Path | None = None) -> Di
     inittab_source = r.get(build_info, "inittab_source", "build_info", str, optional=True)
     if inittab_source is not None:
         r.path(inittab_source, "build_info.inittab_source")
+    inittab_object = r.get(build_info, "inittab_object", "build_info", str, optional=True)
+    if inittab_object is not None:
+        r.path(inittab_object, "build_info.inittab_object")
     build_options = r.get(doc, "build_options", "", str, optional=True) or r.get(doc, "optimizations", "", str, optional=True)
     return Distribution(
         version=str(version),
@@ -272,6 +276,7 @@ def parse(doc: Any, origin: str = "PYTHON.json", root: Path | None = None) -> Di
         build_options=build_options,
         licenses=r.strings(doc, "licenses", "", optional=True),
         inittab_source=inittab_source,
+        inittab_object=inittab_object,
         object_file_format=r.get(build_info, "object_file_format", "build_info", str, optional=True),
     )
 
