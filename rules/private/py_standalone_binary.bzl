@@ -73,13 +73,24 @@ def _collect_inputs(ctx, main):
         dep_data.append(dep[DefaultInfo].default_runfiles.files)
     sources = depset(transitive = sources).to_list()
     source_set = {f.path: None for f in sources}
-    data_files = [f for f in depset(transitive = dep_data).to_list() if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
+    runfiles = depset(transitive = dep_data).to_list()
+    extensions = [f.short_path for f in runfiles if f.basename.endswith(".so") and (".cpython-" in f.basename or ".abi3." in f.basename)]
+    if extensions:
+        fail(("%s: deps contain compiled extension modules, which a standalone binary cannot load yet " +
+              "(it links its C code statically and loads nothing from disk): %s") % (ctx.label, ", ".join(extensions[:5])))
+    data_files = [f for f in runfiles if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
     main_dir = _runfiles_path(ctx, main).rpartition("/")[0]
     roots = [main_dir] + depset(transitive = imports).to_list()
     repos = {}
     for f in sources + data_files + ctx.files.data:
         repos[_runfiles_path(ctx, f).partition("/")[0]] = None
     return sources, data_files, roots + repos.keys()
+
+def _audit_policy(ctx):
+    """tools/audit policy name of the target platform."""
+    cpu = "aarch64" if ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]) else "x86_64"
+    libc = "musl" if ctx.target_platform_has_constraint(ctx.attr._musl[platform_common.ConstraintValueInfo]) else "gnu"
+    return "linux_{}_{}".format(cpu, libc)
 
 def _py_standalone_binary_impl(ctx):
     toolchain = ctx.toolchains[TOOLCHAIN_TYPE].py_standalone
@@ -209,17 +220,33 @@ def _py_standalone_binary_impl(ctx):
         output_type = "executable",
     )
     executable = linked.executable
+
+    # The audit gate: `bazel build` fails when the binary breaks its platform's policy.
+    audit_stamp = ctx.actions.declare_file(name + ".audit.txt")
+    ctx.actions.run(
+        outputs = [audit_stamp],
+        inputs = [executable],
+        executable = ctx.executable._audit,
+        arguments = [executable.path, "--policy", _audit_policy(ctx), "--stamp", audit_stamp.path] +
+                    ["--allow-library=" + lib for lib in ctx.attr.allowed_libraries],
+        mnemonic = "PyStandaloneAudit",
+        progress_message = "Auditing %{label}",
+    )
     return [
         DefaultInfo(
             executable = executable,
             files = depset([executable]),
             runfiles = ctx.runfiles([executable]),
         ),
-        OutputGroupInfo(module_report = depset([report])),
+        OutputGroupInfo(module_report = depset([report]), _validation = depset([audit_stamp])),
         RunEnvironmentInfo(environment = ctx.attr.env),
     ]
 
 _ATTRS = {
+    "allowed_libraries": attr.string_list(
+        doc = "Shared libraries the audit accepts besides the platform policy's (docs/audit.md), e.g. " +
+              "[\"libstdc++.so.6\"] when a dependency really needs it.",
+    ),
     "data": attr.label_list(
         allow_files = True,
         doc = "Package data files, packed as resources of the package directory that contains them " +
@@ -274,6 +301,9 @@ _ATTRS = {
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),
     "_runtime_srcs": attr.label(default = "//runtime:sources"),
+    "_aarch64": attr.label(default = "@platforms//cpu:aarch64"),
+    "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
+    "_musl": attr.label(default = "//platforms:musl"),
     "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
 }
 

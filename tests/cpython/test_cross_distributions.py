@@ -1,7 +1,8 @@
 """The musl and aarch64 CPython distributions: well-formed, within their ABI limits, and running.
 
 Environment (runfiles paths): MUSL_DIST and AARCH64_DIST, the distributions' directories;
-QEMU_AARCH64; ARM64_LIBC, the arm64 libc.so.6 (its package is the sysroot qemu loads the aarch64 interpreter's libraries from).
+QEMU_AARCH64; ARM64_LIBC, the arm64 libc.so.6 (its package is the sysroot qemu loads the aarch64 interpreter's libraries from);
+HELLO_MUSL, STDLIB_TOUR_MUSL, HELLO_AARCH64: standalone binaries built for those platforms.
 """
 
 import os
@@ -76,9 +77,24 @@ def test_aarch64_distribution_needs_glibc_2_17_and_runs_under_qemu(tmp_path: Pat
     sysroot.mkdir()
     (sysroot / "usr").symlink_to(package / "usr")
     (sysroot / "lib").symlink_to(package / "usr/lib")
+    done = subprocess.run([QEMU, "-L", sysroot, os.environ["HELLO_AARCH64"]], capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout) == (0, "Hello from Python 3.13!\n"), done.stderr
+    assert _elf(Path(os.environ["HELLO_AARCH64"]))[0] == "EM_AARCH64"
     done = subprocess.run([QEMU, "-L", sysroot, AARCH64 / dist.python_exe, "-I", "-c", "import ctypes;" + SMOKE],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     first, log2 = done.stdout.splitlines()
     assert first.startswith("(3, 13) 3.0.20 3.46.1 2d711642")
     assert log2 == GLIBC_LOG2
+
+
+def test_musl_standalone_binaries_are_static_and_run(tmp_path: Path) -> None:
+    for name in ("HELLO_MUSL", "STDLIB_TOUR_MUSL"):
+        machine, interp, needed = _elf(Path(os.environ[name]))
+        assert (machine, interp, needed) == ("EM_X86_64", False, []), name
+    done = subprocess.run(["env", "-i", Path(os.environ["HELLO_MUSL"]).resolve()], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "Hello from Python 3.13!\n"), done.stderr
+    done = subprocess.run([Path(os.environ["STDLIB_TOUR_MUSL"]).resolve()], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "ctypes: unavailable in a static binary" in done.stdout and "multiprocessing forkserver: [0, 1, 4, 9, 16]" in done.stdout

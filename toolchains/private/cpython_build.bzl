@@ -62,7 +62,10 @@ def cpython_build(name, archive, version, deps, **kwargs):
     """
     env = {
         # OPT replaces configure's "-g -O3": no debug info (smaller, no build paths in it).
-        "OPT": "-DNDEBUG -O2 -Wall",
+        # Before 3.12, configure's OPT also carries -fwrapv (later versions put
+        # -fno-strict-overflow in BASECFLAGS): without it, clang turns CPython's signed-overflow
+        # loops into endless ones (3.11's _bootstrap_python hangs while freezing abc.py).
+        "OPT": "-DNDEBUG -O2 -Wall" + (" -fwrapv" if version in ("3.10", "3.11") else ""),
         "CFLAGS": "-fno-sanitize=undefined -Wno-date-time",
         "LDFLAGS": " ".join(["-L{dep:%s}/lib" % d for d in deps]),
         "CPPFLAGS": " ".join(["-I{dep:%s}/include" % d for d in deps]),

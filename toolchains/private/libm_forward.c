@@ -8,7 +8,12 @@
  * line (compiler_rt comes last), so among equally weak definitions they are the ones kept;
  * they call glibc's own functions through versioned references, which only libm.so can
  * satisfy. Weak, because build systems such as CPython's repeat LDFLAGS on a link line.
+ * Hidden, because an exported definition (programs linked with -export-dynamic, like CPython's
+ * build-time _bootstrap_python) would itself satisfy the versioned reference at run time:
+ * the dynamic loader binds `cos@GLIBC_2.2.5` to the program's own unversioned `cos`, and the
+ * forwarder jumps to itself forever.
  */
+#define FORWARDER __attribute__((weak, visibility("hidden")))
 #if defined(__x86_64__)
 #define GLIBC_BASE "GLIBC_2.2.5"
 #elif defined(__aarch64__)
@@ -20,22 +25,22 @@
 #define FORWARD1(type, name)                                                  \
   extern type rps_glibc_##name(type);                                         \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  __attribute__((weak)) type name(type x) { return rps_glibc_##name(x); }
+  FORWARDER type name(type x) { return rps_glibc_##name(x); }
 
 #define FORWARD2(type, name)                                                  \
   extern type rps_glibc_##name(type, type);                                   \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  __attribute__((weak)) type name(type x, type y) { return rps_glibc_##name(x, y); }
+  FORWARDER type name(type x, type y) { return rps_glibc_##name(x, y); }
 
 #define FORWARD3(type, name)                                                  \
   extern type rps_glibc_##name(type, type, type);                             \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  __attribute__((weak)) type name(type x, type y, type z) { return rps_glibc_##name(x, y, z); }
+  FORWARDER type name(type x, type y, type z) { return rps_glibc_##name(x, y, z); }
 
 #define FORWARD_SINCOS(type, name)                                            \
   extern void rps_glibc_##name(type, type *, type *);                         \
   __asm__(".symver rps_glibc_" #name ", " #name "@" GLIBC_BASE);              \
-  __attribute__((weak)) void name(type x, type *s, type *c) { rps_glibc_##name(x, s, c); }
+  FORWARDER void name(type x, type *s, type *c) { rps_glibc_##name(x, s, c); }
 
 #define FORWARD_ALL1(name) FORWARD1(double, name) FORWARD1(float, name##f) FORWARD1(long double, name##l)
 #define FORWARD_ALL2(name) FORWARD2(double, name) FORWARD2(float, name##f) FORWARD2(long double, name##l)

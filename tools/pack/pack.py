@@ -29,7 +29,6 @@ from tools.pack import resources  # noqa: E402
 # packages (no Tk in the distribution), the pip installer, demo/test helper modules.
 DEFAULT_STDLIB_EXCLUDES = (
     "ensurepip", "idlelib", "tkinter", "turtle", "turtledemo", "__phello__", "__hello__",
-    "_pyrepl",
 )
 
 # Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.

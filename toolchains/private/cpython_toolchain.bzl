@@ -1,0 +1,42 @@
+"""`cpython_toolchain`: a CPython distribution built here, declared as a py_standalone toolchain."""
+
+load("//rules/private:platform_transition.bzl", "platform_directory")
+load(":py_standalone_toolchain.bzl", "py_standalone_toolchain")
+
+def cpython_toolchain(name, distribution, version):
+    """Declares `<name>` (the toolchain's data) and `<name>_toolchain` (to register).
+
+    Args:
+      name: target name prefix, e.g. "cpython_3_13".
+      distribution: label of the cpython_build target.
+      version: "X.Y"; the toolchain applies when the python_version flag has this value.
+    """
+
+    # Bytecode is compiled on the build machine with the embedded version's own interpreter:
+    # for targets the build machine can run (x86_64, glibc or static musl) the distribution
+    # itself, else the same version built for x86_64 glibc.
+    platform_directory(
+        name = name + "_build_interpreter",
+        src = distribution,
+        platform = "//platforms:linux_x86_64_gnu",
+    )
+    py_standalone_toolchain(
+        name = name,
+        build_interpreter = select({
+            "@platforms//cpu:x86_64": distribution,
+            "//conditions:default": ":" + name + "_build_interpreter",
+        }),
+        distribution = distribution,
+        machine = select({
+            "@platforms//cpu:aarch64": "aarch64",
+            "//conditions:default": "x86_64",
+        }),
+        version = version,
+    )
+    native.toolchain(
+        name = name + "_toolchain",
+        target_compatible_with = ["@platforms//os:linux"],
+        target_settings = [":python_" + version.replace(".", "_")],
+        toolchain = ":" + name,
+        toolchain_type = ":toolchain_type",
+    )
