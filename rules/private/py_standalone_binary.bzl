@@ -227,7 +227,7 @@ def _py_standalone_binary_impl(ctx):
         outputs = [audit_stamp],
         inputs = [executable],
         executable = ctx.executable._audit,
-        arguments = [executable.path, "--policy", _audit_policy(ctx), "--stamp", audit_stamp.path] +
+        arguments = [executable.path, "--policy", ctx.attr.audit_policy or _audit_policy(ctx), "--stamp", audit_stamp.path] +
                     ["--allow-library=" + lib for lib in ctx.attr.allowed_libraries],
         mnemonic = "PyStandaloneAudit",
         progress_message = "Auditing %{label}",
@@ -246,6 +246,10 @@ _ATTRS = {
     "allowed_libraries": attr.string_list(
         doc = "Shared libraries the audit accepts besides the platform policy's (docs/audit.md), e.g. " +
               "[\"libstdc++.so.6\"] when a dependency really needs it.",
+    ),
+    "audit_policy": attr.string(
+        doc = "Name of the tools/audit policy to check the binary against (default: the target " +
+              "platform's, e.g. linux_x86_64_gnu).",
     ),
     "data": attr.label_list(
         allow_files = True,

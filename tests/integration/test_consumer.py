@@ -42,6 +42,13 @@ py_standalone_binary(
 )
 
 py_standalone_binary(
+    name = "wrong_policy",
+    srcs = ["app.py"],
+    audit_policy = "linux_x86_64_musl",
+    deps = [":lib"],
+)
+
+py_standalone_binary(
     name = "two_greets",
     srcs = ["app.py", "greet.py"],
     deps = [":lib"],
@@ -183,6 +190,8 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert "//:no_main: no main module: set main" in failed.stderr
     failed = consumer.bazel("build", "//:syntax_error", expect_failure=True)
     assert "broken.py:2" in failed.stderr and "SyntaxError" in failed.stderr
+    failed = consumer.bazel("build", "//:wrong_policy", expect_failure=True)
+    assert "linux_x86_64_musl" in failed.stderr and "libc.so.6" in failed.stderr
     failed = consumer.bazel("build", "//:two_greets", expect_failure=True)
     assert "two files map to module 'greet': greet.py and lib/greet.py" in failed.stderr
 
