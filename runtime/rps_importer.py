@@ -442,5 +442,17 @@ def run():
             if _rps_config.PYTHON_COMMAND_LINE:
                 _run_python(options, rest)
                 return
-    import runpy
-    runpy._run_module_as_main(_rps_config.MAIN, alter_argv=False)
+    _run_main(_rps_config.MAIN)
+
+
+def _run_main(name):
+    """Runs module `name` as __main__ like `python -m name` (runpy._run_module_as_main) does,
+    without importing runpy and the importlib helpers it needs: start-up time."""
+    spec = _importer.find_spec(name)
+    if spec is None:
+        raise ImportError(f"main module {name!r} is not in this binary", name=name)
+    code = _importer.get_code(name)
+    main = sys.modules["__main__"]
+    main.__dict__.update(__name__="__main__", __file__=spec.origin, __cached__=None, __doc__=None,
+                         __loader__=_importer, __package__=spec.parent, __spec__=spec)
+    exec(code, main.__dict__)

@@ -45,6 +45,7 @@ py_standalone_binary(
     name = "wrong_policy",
     srcs = ["app.py"],
     audit_policy = "linux_x86_64_musl",
+    main = "app.py",
     deps = [":lib"],
 )
 
@@ -196,20 +197,13 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert "two files map to module 'greet': greet.py and lib/greet.py" in failed.stderr
 
 
-def _zstd_raw_frame(data: bytes) -> bytes:
-    """A valid zstd frame of raw (stored) blocks: no compressor needed (RFC 8878, 3.1.1)."""
-    block = 128 * 1024
-    out = bytearray(b"\x28\xb5\x2f\xfd")  # magic
-    out += bytes([0x00, 7 << 3])  # no content size/checksum/dictionary; window 2^(10+7) = 128 KiB
-    chunks = [data[i:i + block] for i in range(0, len(data), block)] or [b""]
-    for i, chunk in enumerate(chunks):
-        last = 1 if i == len(chunks) - 1 else 0
-        out += (last | (0 << 1) | (len(chunk) << 3)).to_bytes(3, "little") + chunk
-    return bytes(out)
-
-
 def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = "8") -> tuple[Path, str]:
-    """A python-build-standalone-style `.tar.zst` (top directory python/) made from our own build."""
+    """A python-build-standalone-style archive (top directory python/) made from our own build.
+
+    gzip, not zstd: the Bazel that tools/bazel installs from Debian (bazel-bootstrap) lacks the
+    zstd-jni native library its .tar.zst extraction needs (docs/toolchain.md).
+    """
+    import gzip
     import hashlib
     import io
     import json
@@ -228,8 +222,8 @@ def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = 
         info = tarfile.TarInfo("python/PYTHON.json")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    archive = tmp_path / f"cpython-3.13-v{python_json_version}-full.tar.zst"
-    archive.write_bytes(_zstd_raw_frame(buffer.getvalue()))
+    archive = tmp_path / f"cpython-3.13-v{python_json_version}-full.tar.gz"
+    archive.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1))
     return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
 
 

@@ -27,6 +27,12 @@ def test_invalid_names_are_skipped():
     assert [m.name for m in result.modules] == ["requests"]
 
 
+def test_module_files_need_only_an_importable_name():
+    # sysconfig imports this one with __import__()
+    result = _map(["s/_sysconfigdata__linux_x86_64-linux-gnu.py", "s/bad-dir/m.py"], ["s"])
+    assert [m.name for m in result.modules] == ["_sysconfigdata__linux_x86_64-linux-gnu"]
+
+
 def test_two_files_one_name_fail_naming_both():
     with pytest.raises(collect.CollectError, match="r/a/util.py and r/b/util.py"):
         _map(["r/a/util.py", "r/b/util.py"], ["r/a", "r/b"])

@@ -106,7 +106,11 @@ def cpython_build(name, archive, version, deps, **kwargs):
         steps = select({
             "@platforms//cpu:aarch64": [configure + " --build=x86_64-linux-gnu --with-build-python={tool:python_for_build}"],
             "//conditions:default": [configure + " --build={host}"],
-        }) + [
+        }) + ([
+            # Before 3.12, configure leaves the stdlib modules to setup.py (shared) on Linux;
+            # listed in Setup.local they are built into libpython like 3.12+ does by itself.
+            "cp Modules/Setup.stdlib Modules/Setup.local",
+        ] if version in ("3.10", "3.11") else []) + [
             "make -j{jobs}",
             "make -j{jobs} install DESTDIR=%s" % python,
         ] + assemble + [

@@ -63,7 +63,11 @@ def _module_for(relpath: str) -> tuple[str, bool] | None:
     is_package = parts[-1] == "__init__"
     if is_package:
         parts = parts[:-1]
-    if not is_module_name(parts):
+        if not is_module_name(parts):
+            return None
+    # Directories must be importable by an import statement; a module file only needs a name
+    # __import__() accepts: the stdlib itself imports _sysconfigdata__linux_x86_64-linux-gnu.
+    elif not parts[-1] or "." in parts[-1] or not (parts[:-1] == [] or is_module_name(parts[:-1])):
         return None
     return ".".join(parts), is_package
 
