@@ -4,7 +4,8 @@
 
 For each case (hello, import_stdlib) the commands run interleaved, round after round, so drift
 of the machine hits all of them alike. Reported per command: wall time (median, min, max), CPU
-time (user+sys, median), peak RSS (max) and the executable's file size. Commands:
+time (user+sys, median), peak RSS (one run under GNU time, when /usr/bin/time exists) and the
+executable's file size. Commands:
   binary     the py_standalone_binary
   python -I  the distribution's python3.X running the same script, stdlib on disk (hot cache)
   python -IS the same with -S
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -34,6 +36,15 @@ def _measure(argv: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
+def _peak_rss_kib(argv: list[str]) -> float | None:
+    """Peak RSS of one run, from GNU time (it forks from a small process: a fork or vfork from
+    this interpreter would count this interpreter's memory too). None without /usr/bin/time."""
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, env={"LC_ALL": "C.UTF-8"})
+    return float(done.stderr.strip().splitlines()[-1])
+
+
 def run_case(commands: dict[str, list[str]], rounds: int) -> dict[str, dict[str, float]]:
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for argv in commands.values():  # warm the page cache once
@@ -47,7 +58,7 @@ def run_case(commands: dict[str, list[str]], rounds: int) -> dict[str, dict[str,
         results[name] = {
             "wall_median_ms": statistics.median(walls), "wall_min_ms": min(walls), "wall_max_ms": max(walls),
             "cpu_median_ms": statistics.median(r[1] * 1000 for r in runs),
-            "max_rss_mib": max(r[2] for r in runs) / 1024,
+            "max_rss_mib": (_peak_rss_kib(commands[name]) or float("nan")) / 1024,
             "size_mib": os.path.getsize(commands[name][0]) / 2**20,
         }
     return results
