@@ -33,6 +33,7 @@ def rules_py_standalone_toolchains():
     native.register_toolchains(
         "@rules_py_standalone//toolchains/zig:all",
         "@rules_py_standalone//toolchains/cpython:cpython_3_13_toolchain",
+        "@rules_py_standalone//toolchains/cpython:cpython_3_11_toolchain",
         "@rules_py_standalone//toolchains/cpython:unsupported_toolchain",
     )
 

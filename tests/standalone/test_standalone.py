@@ -32,6 +32,11 @@ def test_hello():
     assert (result.returncode, result.stdout, result.stderr) == (0, HELLO_OUTPUT, "")
 
 
+def test_second_python_version():
+    result = _run("HELLO_3_11")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Hello from Python 3.11!\n", "")
+
+
 def test_isolated_interpreter_and_virtual_paths():
     result = _run("BEHAVIOURS", "describe", "--option", "-c", env={"PYTHONPATH": "/nowhere", "PATH": "/usr/bin:/bin"})
     info = json.loads(result.stdout)
