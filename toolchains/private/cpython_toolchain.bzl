@@ -19,6 +19,8 @@ def cpython_toolchain(name, distribution, version):
         name = name + "_build_interpreter",
         src = distribution,
         platform = "//platforms:linux_x86_64_gnu",
+        # Built only when an aarch64 binary needs it, not by //... (another CPython build).
+        tags = ["manual"],
     )
     py_standalone_toolchain(
         name = name,
