@@ -147,6 +147,8 @@ def consumer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspa
         f"common --repository_cache={cache}/repository_cache",
         f"build --disk_cache={cache}/disk_cache",
         "build --incompatible_strict_action_env",
+        # This checkout may be under /tmp, which Bazel 7 hides from sandboxed actions (.bazelrc).
+        "build --noincompatible_sandbox_hermetic_tmp",
     ]
     if mode == "bzlmod":
         (root / "MODULE.bazel").write_text(MODULE.format(repo=repo))
