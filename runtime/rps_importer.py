@@ -54,7 +54,7 @@ class InMemoryImporter:
             return None
         index, flags = found
         origin = _origin(fullname, flags)
-        spec = ModuleSpec(fullname, self, origin=origin, loader_state=index,
+        spec = ModuleSpec(fullname, self, origin=origin, loader_state=found,
                           is_package=bool(flags & _PACKAGE))
         spec.has_location = origin is not None
         if flags & _PACKAGE:
@@ -65,8 +65,10 @@ class InMemoryImporter:
         return None
 
     def exec_module(self, module):
-        name = module.__spec__.name
-        index, flags = _lookup(name)
+        spec = module.__spec__
+        name = spec.name
+        # find_spec's look-up result rides on the spec: no second search per import.
+        index, flags = spec.loader_state if spec.loader is self and spec.loader_state else _lookup(name)
         if not flags & _NAMESPACE:
             exec(_code(index) or self._compile_source(name, index, flags), module.__dict__)
 
