@@ -114,12 +114,123 @@ static int install_importer(const char *exe) {
     return 0;
 }
 
-/* Ends the process like CPython does after an uncaught exception in the main module. */
+/* The exit status of the SystemExit being raised, printing its message like CPython does
+ * (`sys.exit("message")` prints the message and exits with 1). Clears the exception. */
+static int system_exit_status(void) {
+    fflush(stdout);
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    if (!value) return 0;
+    PyObject *code = PyObject_GetAttrString(value, "code");
+    if (code) Py_SETREF(value, code);
+    PyErr_Clear();
+    int status = 0;
+    if (value == Py_None) {
+        status = 0;
+    } else if (PyLong_Check(value)) {
+        status = (int)PyLong_AsLong(value);
+        PyErr_Clear();
+    } else {
+        PyObject *err = PySys_GetObject("stderr"); /* borrowed */
+        if (err && err != Py_None && PyFile_WriteObject(value, err, Py_PRINT_RAW) == 0) {
+            PyFile_WriteString("\n", err);
+        } else {
+            PyErr_Clear();
+            PyObject_Print(value, stderr, Py_PRINT_RAW);
+            fputc('\n', stderr);
+            fflush(stderr);
+        }
+        PyErr_Clear();
+        status = 1;
+    }
+    Py_DECREF(value);
+    return status;
+}
+
+/* Calls sys.modules[module_name].function() if that module was imported; an error is reported
+ * like CPython reports one during finalization. */
+static void call_if_imported(const char *module_name, const char *function) {
+    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
+    PyObject *module = modules ? PyMapping_GetItemString(modules, module_name) : NULL;
+    if (!module) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *result = PyObject_CallMethod(module, function, NULL);
+    if (!result) PyErr_WriteUnraisable(module);
+    Py_XDECREF(result);
+    Py_DECREF(module);
+}
+
+/* Flushes every open text and buffered file object except the standard streams (which
+ * Py_FinalizeEx flushes itself, with exit status 120 if that fails). Text layers go first so
+ * their pending text reaches the binary buffers under them. Errors are dropped, as CPython
+ * drops them when it closes a file object during finalization (outside dev mode). */
+static void flush_open_files(void) {
+    static const char *const layers[2][3] = {
+        {"TextIOWrapper", NULL, NULL},
+        {"BufferedWriter", "BufferedRandom", "BufferedRWPair"},
+    };
+    PyObject *io = PyImport_ImportModule("_io");
+    PyObject *gc = io ? PyImport_ImportModule("gc") : NULL;
+    PyObject *objects = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
+    PyObject *sys_streams[4] = {
+        PySys_GetObject("stdout"), PySys_GetObject("stderr"),
+        PySys_GetObject("__stdout__"), PySys_GetObject("__stderr__"),
+    };
+    for (int layer = 0; objects && layer < 2; layer++) {
+        PyTypeObject *types[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3 && layers[layer][k]; k++)
+            types[k] = (PyTypeObject *)PyObject_GetAttrString(io, layers[layer][k]);
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
+            PyObject *file = PyList_GET_ITEM(objects, i);
+            int match = 0;
+            for (int k = 0; k < 3; k++)
+                if (types[k] && PyType_Check(types[k]) && PyObject_TypeCheck(file, types[k])) match = 1;
+            for (int k = 0; k < 4; k++)
+                if (file == sys_streams[k]) match = 0;
+            if (!match) continue;
+            PyObject *closed = PyObject_GetAttrString(file, "closed");
+            int open = closed && PyObject_Not(closed) == 1;
+            Py_XDECREF(closed);
+            PyObject *result = open ? PyObject_CallMethod(file, "flush", NULL) : NULL;
+            Py_XDECREF(result);
+            PyErr_Clear();
+        }
+        for (int k = 0; k < 3; k++) Py_XDECREF(types[k]);
+    }
+    PyErr_Clear();
+    Py_XDECREF(objects);
+    Py_XDECREF(gc);
+    Py_XDECREF(io);
+}
+
+/* Ends the interpreter: CPython's finalization, without its most expensive part.
+ *
+ * Py_FinalizeEx runs full garbage collections over every object alive at exit: after many
+ * imports that is most of the time a process spends exiting (docs/benchmarks.md). Those
+ * collections only reclaim objects kept alive by reference cycles; of what they would finalize,
+ * buffered file objects are what could lose data, so they are flushed first. Then the heap is
+ * frozen (gc.freeze) so those collections skip it. The rest is Python's own order: non-daemon
+ * threads are joined and atexit handlers run first, modules are cleared (finalizing what they
+ * hold), the standard streams are flushed. Returns the process exit status. */
+static int finalize(int status) {
+    call_if_imported("threading", "_shutdown");
+    call_if_imported("atexit", "_run_exitfuncs");
+    flush_open_files();
+    call_if_imported("gc", "freeze");
+    return Py_FinalizeEx() < 0 ? 120 : status;
+}
+
+/* The exit status after the program ended with an exception, printing it like `python -m`. */
 static int exit_after_exception(void) {
-    /* SystemExit: PyErr_Print() runs the normal exit path (finalization, exit status). */
+    if (PyErr_ExceptionMatches(PyExc_SystemExit)) return finalize(system_exit_status());
     int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
     PyErr_Print();
-    int status = Py_FinalizeEx() < 0 ? 120 : 1;
+    int status = finalize(1);
     if (interrupted) {
         /* Like CPython: die of SIGINT so the parent shell sees the interrupt. */
         signal(SIGINT, SIG_DFL);
@@ -170,5 +281,5 @@ int main(int argc, char **argv) {
     Py_XDECREF(importer);
     if (!result) return exit_after_exception();
     Py_DECREF(result);
-    return Py_FinalizeEx() < 0 ? 120 : 0;
+    return finalize(0);
 }

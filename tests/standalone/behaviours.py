@@ -11,6 +11,38 @@ def fail_here():
     raise ValueError("boom")
 
 
+class _SelfReferencing:
+    """Kept alive only by a reference cycle once the module drops it: the exit's collections
+    would have finalized it; the binary's teardown must still flush its file."""
+
+    def __init__(self, path: str) -> None:
+        self.me = self
+        self.text = open(path + ".text", "w", encoding="utf-8")
+        self.text.write("text in a cycle\n")
+        self.raw = open(path + ".bin", "wb")
+        self.raw.write(b"bytes in a cycle\n")
+
+
+def teardown(path: str) -> None:
+    """Data that only interpreter teardown writes: files left open, threads, atexit handlers."""
+    import threading
+    import time
+
+    _SelfReferencing(path)
+    global _left_open
+    _left_open = open(path + ".global", "w", encoding="utf-8")
+    _left_open.write("module global\n")
+
+    def late_writer() -> None:
+        time.sleep(0.2)
+        with open(path + ".thread", "w", encoding="utf-8") as f:
+            f.write("non-daemon thread\n")
+
+    threading.Thread(target=late_writer).start()
+    atexit.register(lambda: open(path + ".atexit", "w", encoding="utf-8").write("atexit\n"))
+    sys.stdout.write("no newline")
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "describe"
     if what == "describe":
@@ -41,6 +73,10 @@ def main() -> None:
     elif what == "atexit":
         atexit.register(lambda: print(" atexit ran"))
         sys.stdout.write("buffered, no newline")
+    elif what == "teardown":
+        teardown(sys.argv[2])
+    elif what == "exit-object":
+        sys.exit(["not", "an", "int"])
     elif what == "signal":
         os.kill(os.getpid(), signal.SIGTERM)
     elif what == "source":

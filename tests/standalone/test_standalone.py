@@ -107,6 +107,29 @@ def test_atexit_runs_and_buffers_flush():
     assert _run("BEHAVIOURS", "atexit").stdout == "buffered, no newline atexit ran\n"
 
 
+def test_teardown_keeps_data(tmp_path):
+    # Files left open (also ones only a reference cycle holds), a non-daemon thread that writes
+    # late and an atexit handler: the binary's cheaper teardown must lose none of it.
+    out = _run("BEHAVIOURS", "teardown", str(tmp_path / "f"))
+    assert (out.returncode, out.stdout, out.stderr) == (0, "no newline", "")
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "f.text": "text in a cycle\n", "f.bin": "bytes in a cycle\n", "f.global": "module global\n",
+        "f.thread": "non-daemon thread\n", "f.atexit": "atexit\n"}
+
+
+def test_stdout_flush_failure_at_exit_is_status_120():
+    # Like python: output that cannot be flushed at exit (a full device) makes the status 120.
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([_binary("BEHAVIOURS"), "atexit"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert out.returncode == 120, out.stderr
+    assert "No space left on device" in out.stderr
+
+
+def test_exit_with_non_integer_object():
+    out = _run("BEHAVIOURS", "exit-object")
+    assert (out.returncode, out.stderr) == (1, "['not', 'an', 'int']\n")
+
+
 def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-c", "import sys; print(sys.argv)", "a").stdout == "['-c', 'a']\n"
     assert _run("PYTHON_CLI", "-I", "-S", "-X", "utf8", "-c", "print(6 * 7)").stdout == "42\n"
