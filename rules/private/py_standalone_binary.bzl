@@ -156,8 +156,10 @@ def _py_standalone_binary_impl(ctx):
         args.add("--sources")
     args.add("--out", blob)
     args.add("--report", report)
+    unused_extensions = ctx.actions.declare_file(name + ".rps/unused_extensions.txt")
+    args.add("--unused-extensions-out", unused_extensions)
     ctx.actions.run_shell(
-        outputs = [blob, report],
+        outputs = [blob, report, unused_extensions],
         inputs = depset([app_bundle, toolchain.stdlib_bundles[optimize], toolchain.distribution, toolchain.build_interpreter] + tools),
         command = run_python,
         arguments = [args],
@@ -179,9 +181,10 @@ def _py_standalone_binary_impl(ctx):
     inittab = ctx.actions.declare_file(name + ".rps/inittab.c")
     ctx.actions.run(
         outputs = [link_params, inittab],
-        inputs = [toolchain.distribution],
+        inputs = [toolchain.distribution, unused_extensions],
         executable = ctx.executable._link_plan,
-        arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path] +
+        arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path,
+                     "--exclude-extensions-file", unused_extensions.path] +
                     ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions],
         mnemonic = "PyStandaloneLinkPlan",
         progress_message = "Planning the link of %{label}",
@@ -265,7 +268,9 @@ _ATTRS = {
     ),
     "env": attr.string_dict(doc = "Environment for `bazel run` and `bazel test`."),
     "exclude_extensions": attr.string_list(
-        doc = "Extension modules outside libpython (in_core: false in PYTHON.json) to leave out.",
+        doc = "Extension modules to leave out of the link (with the libraries only they use). " +
+              "With prune = True, those that link their own libraries or are CJK codecs are left out " +
+              "already when nothing imports them.",
     ),
     "isolated": attr.bool(
         default = True,

@@ -181,9 +181,23 @@ def test_copied_alone_with_empty_environment(tmp_path, variable):
     assert list(empty.iterdir()) == []
 
 
+def _report(variable: str) -> dict:
+    return json.loads(Path(_binary(variable)).with_name(Path(_binary(variable)).name + ".modules.json").read_text())
+
+
 def test_pruned_binary_is_smaller_and_works():
     assert _run("HELLO_PRUNED").stdout == HELLO_OUTPUT
-    assert os.path.getsize(_binary("HELLO_PRUNED")) < os.path.getsize(_binary("HELLO")) - 5_000_000
+    assert os.path.getsize(_binary("HELLO_PRUNED")) < os.path.getsize(_binary("HELLO")) - 10_000_000
+    dropped = {e["name"] for e in _report("HELLO_PRUNED")["excluded"] if "left out of the link" in e["reason"]}
+    assert {"_ssl", "_hashlib", "_sqlite3", "_lzma", "_decimal"} <= dropped
+
+
+def test_pruned_binary_keeps_the_extension_modules_it_imports():
+    result = _run("STDLIB_TOUR_PRUNED")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == STDLIB_TOUR_LINES
+    dropped = {e["name"] for e in _report("STDLIB_TOUR_PRUNED")["excluded"] if "left out of the link" in e["reason"]}
+    assert not dropped & {"_ssl", "_sqlite3", "_lzma", "_decimal", "_ctypes", "zlib"}
 
 
 # --- file access under strace -------------------------------------------------------------

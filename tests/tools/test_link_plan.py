@@ -37,18 +37,20 @@ def test_plan_orders_objects_libpython_then_libraries():
                      links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}, {"name": "dl", "system": True}]),
     })
     doc["build_info"]["core"]["objs"] = []
-    args, register = link_plan.plan(python_json.parse(doc), "D", set())
-    assert args == ["D/build/ext/_ext.o", "D/build/lib/libpython3.13.a",
-                    "D/build/lib/libssl.a", "D/build/lib/libz.a", "-lm", "-ldl"]
-    assert register == [("_ext", "PyInit__ext")]
-    source = link_plan.inittab_source(register)
+    result = link_plan.plan(python_json.parse(doc), "D", set())
+    assert result.link_args == ["D/build/ext/_ext.o", "D/build/lib/libpython3.13.a",
+                                "D/build/lib/libssl.a", "D/build/lib/libz.a", "-lm", "-ldl"]
+    assert result.register == [("_ext", "PyInit__ext")]
+    assert result.builtin_table is None
+    source = link_plan.inittab_source(result)
     assert 'PyImport_AppendInittab("_ext", PyInit__ext)' in source
+    assert "_PyImport_Inittab" not in source
 
 
 def test_core_objects_replace_the_archive_and_bring_the_inittab():
     doc = _doc({"_core": _ext(True)})
     doc["build_info"]["inittab_object"] = "build/core/config.o"
-    args, _ = link_plan.plan(python_json.parse(doc), "D", set())
+    args = link_plan.plan(python_json.parse(doc), "D", set()).link_args
     assert args[:2] == ["D/build/core/main.o", "D/build/core/config.o"]
     assert "D/build/lib/libpython3.13.a" not in args
 
@@ -58,9 +60,66 @@ def test_shared_libpython_is_refused():
         link_plan.plan(python_json.parse(_doc({}, link_mode="shared")), "D", set())
 
 
-def test_excluding_a_core_extension_is_refused():
-    with pytest.raises(link_plan.LinkPlanError, match="built into libpython"):
+_CONFIG_C = """
+struct _inittab _PyImport_Inittab[] = {
+    {"_ssl", PyInit__ssl},
+    {"_core", PyInit__core},
+    {"marshal", PyMarshal_Init},
+/* -- ADDMODULE MARKER 2 -- */
+    {"builtins", NULL},
+    {"sys", NULL},
+    {0, 0}
+};
+"""
+
+
+def _with_config_c(tmp_path: Path, doc: dict) -> python_json.Distribution:
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "config.c").write_text(_CONFIG_C)
+    doc["build_info"]["inittab_source"] = "build/config.c"
+    return python_json.parse(doc)
+
+
+def test_excluding_a_core_extension_replaces_the_builtin_table(tmp_path: Path):
+    ssl_link = {"name": "ssl", "path_static": "build/lib/libssl.a"}
+    doc = _doc({"_core": _ext(True, init_fn="PyInit__core"), "_ssl": _ext(True, init_fn="PyInit__ssl", links=[ssl_link])})
+    doc["build_info"]["core"]["objs"] = []
+    result = link_plan.plan(_with_config_c(tmp_path, doc), str(tmp_path), {"_ssl"})
+    assert result.builtin_table == [("_core", "PyInit__core"), ("marshal", "PyMarshal_Init"),
+                                    ("builtins", None), ("sys", None)]
+    assert not any("libssl" in arg for arg in result.link_args)
+    source = link_plan.inittab_source(result)
+    assert '{"marshal", PyMarshal_Init},' in source and '{"sys", NULL},' in source
+    assert "PyInit__ssl" not in source
+
+
+def test_generated_table_replaces_the_inittab_object(tmp_path: Path):
+    doc = _doc({"_core": _ext(True, init_fn="PyInit__core"), "_ssl": _ext(True, init_fn="PyInit__ssl")})
+    doc["build_info"]["inittab_object"] = "build/config.c"  # any existing file
+    result = link_plan.plan(_with_config_c(tmp_path, doc), str(tmp_path), {"_ssl"})
+    assert result.link_args == [f"{tmp_path}/build/core/main.o", f"{tmp_path}/build/lib/libz.a", "-lm"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("_io", "required to start the interpreter"),
+    ("_nope", "has no such module"),
+])
+def test_excluding_what_cannot_be_excluded_is_refused(name, message):
+    with pytest.raises(link_plan.LinkPlanError, match=message):
+        link_plan.plan(python_json.parse(_doc({"_io": _ext(True)})), "D", {name})
+
+
+def test_excluding_a_core_extension_needs_the_inittab_source():
+    with pytest.raises(link_plan.LinkPlanError, match="inittab_source"):
         link_plan.plan(python_json.parse(_doc({"_core": _ext(True)})), "D", {"_core"})
+
+
+def test_inittab_source_without_entries_is_refused(tmp_path: Path):
+    doc = _doc({"_core": _ext(True)})
+    (tmp_path / "config.c").write_text("/* not config.c */")
+    doc["build_info"]["inittab_source"] = "config.c"
+    with pytest.raises(link_plan.LinkPlanError, match="no _PyImport_Inittab entries"):
+        link_plan.plan(python_json.parse(doc), str(tmp_path), {"_core"})
 
 
 def test_cli_bad_json_is_a_message(tmp_path: Path, capsys):

@@ -4,17 +4,22 @@ Writes two files for the link action:
 - a linker response file: the distribution's object files, static libraries and system
   libraries, in the order PYTHON.json gives them (core first, then extension modules);
 - a C file defining `rps_register_extensions()`, which adds every extension module that is
-  not already in libpython's built-in table (`in_core: false`) to the inittab.
+  not already in libpython's built-in table (`in_core: false`) to the inittab. When modules
+  built into libpython are excluded, it also defines the built-in table itself
+  (`_PyImport_Inittab`, read from the distribution's config.c without them), so the linker no
+  longer pulls the excluded modules, nor the libraries only they use, into the binary.
 
     link_plan.py --python-json DIST/PYTHON.json --params link.params --inittab inittab.c \\
-        [--exclude-extension NAME ...]
+        [--exclude-extension NAME ...] [--exclude-extensions-file FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import pathlib
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -23,6 +28,44 @@ from tools.python_json import python_json  # noqa: E402
 
 class LinkPlanError(Exception):
     pass
+
+
+# Imported by name while the interpreter starts (by its C code or frozen importlib): a binary
+# without one of them cannot start, so they cannot be excluded whatever PYTHON.json says.
+NEEDED_AT_STARTUP = frozenset({
+    "builtins", "sys", "_imp", "_thread", "_warnings", "_weakref", "_io", "marshal", "posix",
+    "_codecs", "_signal", "_abc", "_stat", "_string", "gc", "_tokenize", "_ast", "time",
+    "_functools", "_collections", "itertools", "_operator", "_sre", "errno", "atexit",
+    "_tracemalloc", "faulthandler", "_suggestions", "_sysconfig", "_typing", "_symtable",
+})
+
+# An entry of config.c's `struct _inittab _PyImport_Inittab[]`: {"name", init_function},
+_INITTAB_ENTRY = re.compile(r'^\s*\{\s*"([A-Za-z_][A-Za-z0-9_.]*)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*,', re.M)
+
+
+@dataclasses.dataclass
+class Plan:
+    link_args: list[str]
+    register: list[tuple[str, str]]  # (module, init function) outside libpython's table
+    builtin_table: list[tuple[str, str | None]] | None  # replaces libpython's table when set
+
+
+def builtin_table(dist: python_json.Distribution, root: str, exclude: set[str]) -> list[tuple[str, str | None]]:
+    """libpython's built-in module table (from the distribution's config.c) without `exclude`."""
+    if not dist.inittab_source:
+        raise LinkPlanError("excluding extension modules built into libpython needs build_info.inittab_source "
+                            "(the distribution's config.c) in PYTHON.json, and this distribution has none")
+    path = os.path.join(root, dist.inittab_source)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise LinkPlanError(f"cannot read the distribution's inittab source {path}: {e}") from None
+    entries = [(name, None if fn == "NULL" else fn) for name, fn in _INITTAB_ENTRY.findall(text)]
+    if not any(name == "sys" for name, _ in entries):
+        raise LinkPlanError(f"{path} has no _PyImport_Inittab entries ({{\"sys\", NULL}} is missing); "
+                            "is build_info.inittab_source CPython's Modules/config.c?")
+    return [(name, fn) for name, fn in entries if name not in exclude]
 
 
 def _link_args(root: str, links, seen: set[str]) -> list[str]:
@@ -43,18 +86,26 @@ def _link_args(root: str, links, seen: set[str]) -> list[str]:
     return args
 
 
-def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Returns (linker arguments, [(module name, init function)] to register)."""
+def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> Plan:
+    """The link inputs and module tables for a binary without the extension modules `exclude`."""
     if dist.libpython_link_mode != "static":
         raise LinkPlanError(f"libpython_link_mode is {dist.libpython_link_mode!r}; a standalone binary needs a "
                             "static libpython (a python-build-standalone 'full' archive)")
+    for name in sorted(exclude):
+        if name not in dist.extensions:
+            raise LinkPlanError(f"cannot exclude extension module {name!r}: the distribution has no such module")
+        if name in NEEDED_AT_STARTUP or any(v.required for v in dist.extensions[name]):
+            raise LinkPlanError(f"extension module {name!r} is required to start the interpreter; it cannot be excluded")
+    core_excluded = {name for name in exclude if any(v.in_core for v in dist.extensions[name])}
+    table = builtin_table(dist, root, core_excluded) if core_excluded else None
     seen: set[str] = set()
     # python-build-standalone lists libpython's objects (core.objs, plus the inittab object)
     # besides the archive made of them: link the objects, never both. Our own builds list only
-    # the archive, which holds the inittab too (docs/python-json.md).
+    # the archive, which holds the inittab too (docs/python-json.md). A generated table replaces
+    # the distribution's: its object is left out, and the archive's is never pulled in.
     if dist.core_objs:
         objects = [os.path.join(root, obj) for obj in dist.core_objs]
-        if dist.inittab_object:
+        if dist.inittab_object and table is None:
             objects.append(os.path.join(root, dist.inittab_object))
         libpython = []
     elif dist.core_static_lib:
@@ -65,12 +116,10 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> tuple[
     register = []
     system_links = []
     for name in sorted(dist.extensions):
+        if name in exclude:
+            continue
         variants = dist.extensions[name]
         chosen = next((v for v in variants if v.in_core), None) or variants[0]
-        if name in exclude:
-            if chosen.required or chosen.in_core:
-                raise LinkPlanError(f"extension module {name!r} is {'required' if chosen.required else 'built into libpython'}; it cannot be excluded")
-            continue
         if not chosen.in_core:
             if not chosen.init_fn:
                 raise LinkPlanError(f"extension module {name!r} has no init_fn in PYTHON.json")
@@ -86,17 +135,32 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> tuple[
     for arg in link_args:
         if any(c.isspace() for c in arg):
             raise LinkPlanError(f"path {arg!r} contains white space, which a response file cannot carry")
-    return link_args, register
+    return Plan(link_args, register, table)
 
 
-def inittab_source(register: list[tuple[str, str]]) -> str:
-    lines = ["/* Generated by tools/link_plan: extension modules outside libpython's built-in table. */",
+def inittab_source(plan: Plan) -> str:
+    lines = ["/* Generated by tools/link_plan: the binary's extension module tables. */",
              "#include <Python.h>", ""]
-    lines += [f"extern PyObject *{fn}(void);" for _, fn in register]
+    functions = [fn for _, fn in plan.register]
+    functions += [fn for _, fn in plan.builtin_table or [] if fn]
+    lines += [f"extern PyObject *{fn}(void);" for fn in dict.fromkeys(functions)]
+    if plan.builtin_table is not None:
+        lines += ["", "/* Replaces libpython's table (config.c), without the excluded modules. */",
+                  "struct _inittab _PyImport_Inittab[] = {"]
+        lines += [f'    {{"{name}", {fn or "NULL"}}},' for name, fn in plan.builtin_table]
+        lines += ["    {0, 0}", "};"]
     lines += ["", "int rps_register_extensions(void) {"]
-    lines += [f'    if (PyImport_AppendInittab("{name}", {fn}) < 0) return -1;' for name, fn in register]
+    lines += [f'    if (PyImport_AppendInittab("{name}", {fn}) < 0) return -1;' for name, fn in plan.register]
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines)
+
+
+def _names_file(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()]
+    except OSError as e:
+        raise LinkPlanError(f"cannot read {path}: {e}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,17 +169,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", required=True)
     parser.add_argument("--inittab", required=True)
     parser.add_argument("--exclude-extension", action="append", default=[])
+    parser.add_argument("--exclude-extensions-file", help="more names to exclude, one per line (tools/pack's prune list)")
     args = parser.parse_args(argv)
     try:
         dist = python_json.load(pathlib.Path(args.python_json))
-        link_args, register = plan(dist, os.path.dirname(args.python_json), set(args.exclude_extension))
+        exclude = set(args.exclude_extension)
+        if args.exclude_extensions_file:
+            exclude.update(_names_file(args.exclude_extensions_file))
+        result = plan(dist, os.path.dirname(args.python_json), exclude)
     except (python_json.PythonJsonError, LinkPlanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     with open(args.params, "w", encoding="utf-8") as f:
-        f.write("\n".join(link_args) + "\n")
+        f.write("\n".join(result.link_args) + "\n")
     with open(args.inittab, "w", encoding="utf-8") as f:
-        f.write(inittab_source(register))
+        f.write(inittab_source(result))
     return 0
 
 

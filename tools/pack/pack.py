@@ -7,7 +7,8 @@ reason it is in the binary (or was left out).
 
     pack.py --stdlib-bundle stdlib.bundle --app-bundle app.bundle --main app \\
         [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
-        [--python-json PYTHON.json] --out resources.bin --report report.json
+        [--python-json PYTHON.json [--unused-extensions-out unused.txt]] \\
+        --out resources.bin --report report.json
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ from tools.pack import resources  # noqa: E402
 DEFAULT_STDLIB_EXCLUDES = (
     "ensurepip", "idlelib", "tkinter", "turtle", "turtledemo", "__phello__", "__hello__",
 )
+
+# The CJK codecs' tables (about 1 MB), imported only by the encodings.* modules that use them.
+CJK_CODEC_EXTENSIONS = frozenset({
+    "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw", "_multibytecodec",
+})
 
 # Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.
 RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_config")
@@ -103,8 +109,9 @@ def _parents(name: str) -> Iterator[str]:
 
 
 def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str], prune: bool,
-           test_packages: list[str]) -> tuple[dict, list[dict]]:
-    """Returns ({table: [(name, flags, data, source, origin, reason)]}, excluded report)."""
+           test_packages: list[str], large_extensions: Iterable[str] = ()) -> tuple[dict, list[dict], list[str]]:
+    """Returns ({table: [(name, flags, data, source, origin, reason)]}, excluded report, extension
+    modules to leave out of the link: with prune, those of `large_extensions` nothing imports)."""
     default_excludes = [p for p in list(DEFAULT_STDLIB_EXCLUDES) + test_packages if not _matches(p, includes)]
     excluded: list[dict] = []
     modules: dict[str, tuple] = {}
@@ -140,8 +147,13 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
             entries[name] = (name, 0, data, None, origin, "application")
         tables[table] = entries
 
+    unused_extensions: list[str] = []
     if prune:
-        reasons = _reachable(modules, stdlib_names, includes)
+        reasons, imported = _reachable(modules, stdlib_names, includes)
+        for name in sorted(large_extensions):
+            if name not in imported and _matches(name, includes) is None:
+                unused_extensions.append(name)
+                excluded.append({"name": name, "origin": "PYTHON.json", "reason": "pruned: extension module not imported, left out of the link"})
         for name in sorted(stdlib_names):
             if name in reasons:
                 entry = modules[name]
@@ -151,17 +163,20 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
                 del modules[name]
         tables["resources"] = {k: v for k, v in tables["resources"].items()
                                if _resource_package(k) in modules}
-    return {t: sorted(v.values()) for t, v in tables.items()}, excluded
+    return {t: sorted(v.values()) for t, v in tables.items()}, excluded, unused_extensions
 
 
-def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list[str]) -> dict[str, str]:
+def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list[str]) -> tuple[dict[str, str], set[str]]:
     """Stdlib modules reachable by import statements from the application and runtime roots
-    (all of the application's import statements; the stdlib's outside function bodies)."""
+    (all of the application's import statements; the stdlib's outside function bodies), and
+    every name those statements import (extension modules among them)."""
     reasons: dict[str, str] = {}
     queue: list[str] = []
+    imported: set[str] = set()
 
     def reach(name: str, reason: str) -> None:
         for candidate in list(_parents(name)) + [name]:
+            imported.add(candidate)
             if candidate in modules and candidate not in reasons:
                 reasons[candidate] = reason
                 queue.append(candidate)
@@ -178,9 +193,9 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
         if not code:
             continue
         is_package = bool(flags & resources.PACKAGE)
-        for imported in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name != "_rps_importer"):
-            reach(imported, f"imported by {name}")
-    return reasons
+        for imported_name in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name != "_rps_importer"):
+            reach(imported_name, f"imported by {name}")
+    return reasons, imported
 
 
 def pack(tables: dict, sources: bool) -> bytes:
@@ -207,15 +222,41 @@ def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int) ->
     }
 
 
-def _test_packages(path: str) -> list[str]:
+def _read_python_json(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
-            packages = json.load(f).get("python_stdlib_test_packages", [])
+            doc = json.load(f)
     except (OSError, ValueError) as e:
-        raise PackError(f"{path}: cannot read python_stdlib_test_packages: {e}") from None
+        raise PackError(f"{path}: cannot read the distribution's PYTHON.json: {e}") from None
+    if not isinstance(doc, dict):
+        raise PackError(f"{path}: not a PYTHON.json document (a JSON object)")
+    return doc
+
+
+def _test_packages(path: str, doc: dict) -> list[str]:
+    packages = doc.get("python_stdlib_test_packages", [])
     if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
         raise PackError(f"{path}: python_stdlib_test_packages is not a list of strings")
     return packages
+
+
+def large_extensions(path: str, doc: dict) -> list[str]:
+    """Extension modules worth leaving out of a pruned binary: those linking their own libraries
+    (OpenSSL, SQLite, liblzma, ...) and the CJK codec tables. The others are a few kB each, and
+    some of them the interpreter imports by name from C, which no import graph shows."""
+    extensions = doc.get("build_info", {}).get("extensions", {})
+    if not isinstance(extensions, dict):
+        raise PackError(f"{path}: build_info.extensions is not an object")
+    found = []
+    for name, variants in extensions.items():
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+            raise PackError(f"{path}: build_info.extensions.{name} is not a list of variants")
+        chosen = next((v for v in variants if v.get("in_core")), variants[0])
+        links = chosen.get("links") or []
+        own_library = any(isinstance(link, dict) and not link.get("system") for link in links)
+        if (own_library or name in CJK_CODEC_EXTENSIONS) and not chosen.get("required"):
+            found.append(name)
+    return sorted(found)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,19 +271,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
+    parser.add_argument("--unused-extensions-out",
+                        help="with --prune and --python-json: write the extension modules to leave out of the link, one per line")
     args = parser.parse_args(argv)
     try:
         stdlib, app = load_bundle(args.stdlib_bundle), load_bundle(args.app_bundle)
-        test_packages = _test_packages(args.python_json) if args.python_json else []
+        doc = _read_python_json(args.python_json) if args.python_json else {}
+        test_packages = _test_packages(args.python_json, doc) if args.python_json else []
+        large = large_extensions(args.python_json, doc) if args.python_json else []
         if stdlib["optimize"] != app["optimize"]:
             raise PackError(f"bundles compiled at different optimization levels ({stdlib['optimize']}, {app['optimize']})")
-        tables, excluded = select(stdlib, app, excludes=args.stdlib_exclude, includes=args.stdlib_include,
-                                  prune=args.prune, test_packages=test_packages)
+        tables, excluded, unused_extensions = select(
+            stdlib, app, excludes=args.stdlib_exclude, includes=args.stdlib_include, prune=args.prune,
+            test_packages=test_packages, large_extensions=large)
         names = {entry[0] for entry in tables["modules"]}
         if args.main not in names:
             raise PackError(f"main module {args.main!r} is not in the module set")
         for pattern in args.stdlib_include:
-            if pattern not in names:
+            if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
         blob = pack(tables, args.sources)
     except PackError as e:
@@ -253,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.report, "w", encoding="utf-8") as f:
         json.dump(report(tables, excluded, args.sources, len(blob)), f, indent=1)
         f.write("\n")
+    if args.unused_extensions_out:
+        with open(args.unused_extensions_out, "w", encoding="utf-8") as f:
+            f.write("".join(name + "\n" for name in unused_extensions))
     return 0
 
 
