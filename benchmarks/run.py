@@ -1,23 +1,32 @@
 """Start-up benchmark: standalone binaries against the same CPython with its stdlib on disk.
 
-    tools/bazel run //benchmarks -- [--rounds 30] [--markdown]
+    tools/bazel run //benchmarks -- [--rounds 30] [--no-pyinstaller] [--no-cold]
 
 For each case (hello, import_stdlib) the commands run interleaved, round after round, so drift
 of the machine hits all of them alike. Reported per command: wall time (median, min, max), CPU
 time (user+sys, median), peak RSS (one run under GNU time, when /usr/bin/time exists) and the
 executable's file size. Commands:
-  binary     the py_standalone_binary
-  python -I  the distribution's python3.X running the same script, stdlib on disk (hot cache)
-  python -IS the same with -S
+  binary                the py_standalone_binary
+  python -I             the distribution's python3.X running the same script, stdlib on disk
+  python -I -S          the same with -S
+  python -I -S -c pass  the empty interpreter (the reference of the hello target)
+  pyinstaller           a PyInstaller --onefile build of the script made with the Python running
+                        this benchmark (the host's); for import_stdlib, only the imports that
+                        exist in that Python's stdlib
+Then, unless --no-cold, the binary, python -I and pyinstaller again with their files evicted
+from the page cache before every run (posix_fadvise DONTNEED on the executable and, for python,
+every file of its stdlib): a cold start as after a reboot, without needing root.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -45,12 +54,33 @@ def _peak_rss_kib(argv: list[str]) -> float | None:
     return float(done.stderr.strip().splitlines()[-1])
 
 
-def run_case(commands: dict[str, list[str]], rounds: int) -> dict[str, dict[str, float]]:
+def _evict(files: list[str]) -> None:
+    """Drops the files' pages from the page cache (clean pages that no process maps)."""
+    for path in files:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def _tree(directory: str) -> list[str]:
+    return [os.path.join(d, f) for d, _, files in os.walk(directory) for f in files]
+
+
+def run_case(commands: dict[str, list[str]], rounds: int,
+             evict: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
+    """Times the commands interleaved; with `evict`, each run starts with its files evicted."""
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
-    for argv in commands.values():  # warm the page cache once
+    for argv in commands.values():  # warm the page cache once (and fail early)
         _measure(argv)
     for _ in range(rounds):
         for name, argv in commands.items():
+            if evict is not None:
+                _evict(evict[name])
             samples[name].append(_measure(argv))
     results = {}
     for name, runs in samples.items():
@@ -64,27 +94,81 @@ def run_case(commands: dict[str, list[str]], rounds: int) -> dict[str, dict[str,
     return results
 
 
+def host_script(script: str, out: str) -> int:
+    """Writes `script` keeping only the imports the running (host) Python's stdlib has."""
+    kept = 0
+    with open(script, encoding="utf-8") as f, open(out, "w", encoding="utf-8") as o:
+        for line in f:
+            if line.startswith("import "):
+                try:
+                    if importlib.util.find_spec(line.split()[1]) is None:
+                        continue
+                except (ImportError, ValueError):
+                    continue
+                kept += 1
+            o.write(line)
+    return kept
+
+
+def pyinstaller_onefile(script: str, name: str, work: str) -> tuple[str | None, str]:
+    """Builds `script` with PyInstaller --onefile; (executable, "") or (None, why not)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run(
+        [sys.executable, "-m", "PyInstaller", "--onefile", "--noconfirm", "--log-level", "WARN", "--name", name,
+         "--distpath", os.path.join(work, "dist"), "--workpath", os.path.join(work, "build"), "--specpath", work, script],
+        capture_output=True, text=True, env=env)
+    executable = os.path.join(work, "dist", name)
+    if done.returncode != 0 or not os.path.exists(executable):
+        return None, (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return executable, ""
+
+
+def _row(name: str, command: str, r: dict[str, float], base: float) -> str:
+    return (f"| {name} | {command} | {r['wall_median_ms']:.1f} ({r['wall_median_ms'] / base:.2f} x) | "
+            f"{r['wall_min_ms']:.1f}-{r['wall_max_ms']:.1f} | {r['cpu_median_ms']:.1f} | "
+            f"{r['max_rss_mib']:.1f} | {r['size_mib']:.1f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", required=True, help="the distribution's interpreter")
     parser.add_argument("--case", nargs=3, action="append", metavar=("NAME", "BINARY", "SCRIPT"), required=True)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
+    parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
     args = parser.parse_args(argv)
     python = os.path.abspath(args.python)
-    print(f"| case | command | wall median ms | wall min-max ms | CPU median ms | peak RSS MiB | file MiB |")
+    stdlib = os.path.join(os.path.dirname(os.path.dirname(python)), "lib", os.path.basename(python))
+    print(f"Python running this benchmark (and PyInstaller): {sys.version.split()[0]}", file=sys.stderr)
+    print("| case | command | wall median ms | wall min-max ms | CPU median ms | peak RSS MiB | file MiB |")
     print("|---|---|---|---|---|---|---|")
-    for name, binary, script in args.case:
-        commands = {
-            "binary": [os.path.abspath(binary)],
-            "python -I": [python, "-I", os.path.abspath(script)],
-            "python -I -S": [python, "-I", "-S", os.path.abspath(script)],
-        }
-        results = run_case(commands, args.rounds)
-        base = results["python -I"]["wall_median_ms"]
-        for command, r in results.items():
-            print(f"| {name} | {command} | {r['wall_median_ms']:.1f} ({r['wall_median_ms'] / base:.2f} x) | "
-                  f"{r['wall_min_ms']:.1f}-{r['wall_max_ms']:.1f} | {r['cpu_median_ms']:.1f} | "
-                  f"{r['max_rss_mib']:.1f} | {r['size_mib']:.1f} |")
+    with tempfile.TemporaryDirectory(prefix="rps-bench-") as work:
+        for name, binary, script in args.case:
+            script = os.path.abspath(script)
+            commands = {
+                "binary": [os.path.abspath(binary)],
+                "python -I": [python, "-I", script],
+                "python -I -S": [python, "-I", "-S", script],
+                "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"],
+            }
+            if not args.no_pyinstaller:
+                host = os.path.join(work, name + "_host.py")
+                kept = host_script(script, host)
+                executable, why = pyinstaller_onefile(host, name, os.path.join(work, name))
+                if executable:
+                    commands[f"pyinstaller ({kept} imports)" if kept else "pyinstaller"] = [executable]
+                else:
+                    print(f"{name}: no PyInstaller build: {why}", file=sys.stderr)
+            results = run_case(commands, args.rounds)
+            base = results["python -I"]["wall_median_ms"]
+            for command, r in results.items():
+                print(_row(name, command, r, base))
+            if not args.no_cold:
+                cold = {c: argv for c, argv in commands.items() if c == "binary" or c == "python -I" or c.startswith("pyinstaller")}
+                files = {c: [argv[0]] + (_tree(stdlib) if c.startswith("python") else []) for c, argv in cold.items()}
+                results = run_case(cold, max(3, args.rounds // 3), evict=files)
+                for command, r in results.items():
+                    print(_row(name, command + ", cold", r, results["python -I"]["wall_median_ms"]))
     return 0
 
 

@@ -1,13 +1,18 @@
 """Pinned wheels of the Python helper tools' third-party dependencies.
 
-Pure-Python wheels only, so the same files serve every interpreter that runs the tools
-(docs/tool-interpreter.md). Each entry: the wheel's URL, its sha256 and the other
+Pure-Python wheels (except PyInstaller's, for the benchmarks), so the same files serve every
+interpreter that runs the tools (docs/tool-interpreter.md). Each entry: the wheel's URL, its sha256 and the other
 entries it imports. Repositories are named `rps_pypi_<key>`.
 """
 
 _FILES = "https://files.pythonhosted.org/packages"
 
 PYPI_WHEELS = {
+    "altgraph": struct(
+        url = _FILES + "/a9/ba/000a1996d4308bc65120167c21241a3b205464a2e0b58deda26ae8ac21d1/altgraph-0.17.5-py2.py3-none-any.whl",
+        sha256 = "f3a22400bce1b0c701683820ac4f3b159cd301acab067c51c653e06961600597",
+        deps = [],
+    ),
     "bazel_runfiles": struct(
         url = _FILES + "/97/2b/32fac1be1ae78ebc7e9ebe8ea139205ab9002b07c3ac31b713c22da900ae/bazel_runfiles-2.4.6-py3-none-any.whl",
         sha256 = "b8c53e37a954f3e1c7be2d705dfb0dbba8ee00db5bfb63cb3c81b987ea8bf930",
@@ -58,6 +63,18 @@ PYPI_WHEELS = {
         sha256 = "2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9",
         deps = [],
     ),
+    # The benchmarks' PyInstaller --onefile builds (benchmarks/, run with the host's Python). Not
+    # pure Python: its Linux x86_64 bootloader is in the wheel.
+    "pyinstaller": struct(
+        url = _FILES + "/7b/b6/dd21d61fc5e25377be24eabf13e99e4e46548a5abe2bf7b15d8b3d9cc74a/pyinstaller-6.22.3-py3-none-manylinux2014_x86_64.whl",
+        sha256 = "451a4ae14b719365bf1a2f0a99dae7b3463060061c3a394c70d5264cfb439528",
+        deps = ["altgraph", "packaging", "pyinstaller_hooks_contrib", "setuptools"],
+    ),
+    "pyinstaller_hooks_contrib": struct(
+        url = _FILES + "/93/fe/ded0e20de0580257d97dbabb4db7ab4d96ad8ade7d41149e66308057cf52/pyinstaller_hooks_contrib-2026.9-py3-none-any.whl",
+        sha256 = "fb3e67dd64122561724c48ad0366ac9e8c16e638b63bf7d85de03bf3fdbf06c3",
+        deps = ["packaging"],
+    ),
     "pytest": struct(
         url = _FILES + "/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl",
         sha256 = "07acdcf88ec174f907dc01af70bf52d49b014bbab03faeeade31c96b18c2e588",
@@ -67,6 +84,11 @@ PYPI_WHEELS = {
         url = _FILES + "/a0/f4/c67b0b3f1b9245e8d266f0f112c500d50e5b4e83cb6f3b71b6528104182a/requests-2.34.2-py3-none-any.whl",
         sha256 = "2a0d60c172f83ac6ab31e4554906c0f3b3588d37b5cb939b1c061f4907e278e0",
         deps = ["certifi", "charset_normalizer", "idna", "urllib3"],
+    ),
+    "setuptools": struct(
+        url = _FILES + "/ef/55/6dc6d6bb953bdfc52519a0059592c52b6e3b8ad51cf8256dffceb55b0610/setuptools-84.2.1-py3-none-any.whl",
+        sha256 = "ca140b45d5325a9478f880e351484f62fef15f336462e449ca0c03c873d589c2",
+        deps = [],
     ),
     "urllib3": struct(
         url = _FILES + "/92/9d/c4e665119135114480843e7ab388fa94d8480650450e6f8e26b70d323a4c/urllib3-2.8.0-py3-none-any.whl",
