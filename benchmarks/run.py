@@ -6,7 +6,7 @@ For each case (hello, import_stdlib) the commands run interleaved, round after r
 of the machine hits all of them alike. Reported per command: wall time (median, min, max), CPU
 time (user+sys, median), peak RSS (one run under GNU time, when /usr/bin/time exists) and the
 executable's file size. Commands:
-  binary                the py_standalone_binary
+  binary                the py_standalone_binary (and --variant binaries, e.g. compress = True)
   python -I             the distribution's python3.X running the same script, stdlib on disk
   python -I -S          the same with -S
   python -I -S -c pass  the empty interpreter (the reference of the hello target)
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", required=True, help="the distribution's interpreter")
     parser.add_argument("--case", nargs=3, action="append", metavar=("NAME", "BINARY", "SCRIPT"), required=True)
+    parser.add_argument("--variant", nargs=3, action="append", default=[], metavar=("CASE", "LABEL", "BINARY"),
+                        help="another binary to time in CASE, reported as LABEL")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -151,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 "python -I -S": [python, "-I", "-S", script],
                 "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"],
             }
+            for case, label, variant in args.variant:
+                if case == name:
+                    commands[label] = [os.path.abspath(variant)]
             if not args.no_pyinstaller:
                 host = os.path.join(work, name + "_host.py")
                 kept = host_script(script, host)

@@ -13,8 +13,12 @@
 
 #include "rps_blob.h"
 
-/* zlib's crc32(): zlib is linked into every CPython distribution for the zlib module. */
+/* zlib's crc32() and uncompress(): zlib is linked into every CPython distribution for the zlib
+ * module. */
 extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len);
+extern int uncompress(unsigned char *dest, unsigned long *dest_len, const unsigned char *source,
+                      unsigned long source_len);
+#define Z_OK 0
 
 #define HEADER_SIZE 64
 #define ENTRY_SIZE 32
@@ -22,7 +26,9 @@ extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned
 #define FLAG_PACKAGE 1u
 #define FLAG_NAMESPACE 2u
 #define FLAG_SOURCE 4u
-#define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE)
+#define FLAG_COMPRESSED 8u
+#define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED)
+#define FORMAT_VERSION 2
 static const unsigned char MAGIC[8] = {'R', 'P', 'S', 'R', 'E', 'S', 0, 0x1a};
 
 typedef struct {
@@ -58,10 +64,10 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
     blob_size = size;
     if (size < HEADER_SIZE) return fail("shorter than the header", 0), error;
     if (memcmp(data, MAGIC, 8) != 0) return fail("bad magic", 0), error;
-    if (u32(data + 8) != 1) {
+    if (u32(data + 8) != FORMAT_VERSION) {
         snprintf(error, sizeof error,
-                 "packed resources format version %u is not supported (this runtime reads version 1)",
-                 u32(data + 8));
+                 "packed resources format version %u is not supported (this runtime reads version %d)",
+                 u32(data + 8), FORMAT_VERSION);
         return error;
     }
     if (u32(data + 12) != HEADER_SIZE) return fail("bad header_size", 12), error;
@@ -101,6 +107,8 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
             uint32_t flags = u32(r + 24);
             if ((flags & ~KNOWN_FLAGS) || (t != RPS_TABLE_MODULES && flags))
                 return fail("reserved entry flag bits set", at + 24), error;
+            if ((flags & FLAG_COMPRESSED) && ((flags & FLAG_NAMESPACE) || u32(r + 12) < 4))
+                return fail("compressed entry without a length", at + 24), error;
             if (previous && compare(previous, previous_len, data + name, name_len) >= 0)
                 return fail("entry names not strictly increasing", at), error;
             previous = data + name;
@@ -192,8 +200,24 @@ static PyObject *blob_code(PyObject *self, PyObject *arg) {
     if ((i == -1 && PyErr_Occurred()) || index_arg(RPS_TABLE_MODULES, i) < 0) return NULL;
     if (verify(RPS_TABLE_MODULES, i) < 0) return NULL;
     const unsigned char *r = record(RPS_TABLE_MODULES, i);
-    if (u32(r + 12) == 0) Py_RETURN_NONE;
-    return PyMarshal_ReadObjectFromString((const char *)blob + u32(r + 8), u32(r + 12));
+    const unsigned char *data = blob + u32(r + 8);
+    uint32_t length = u32(r + 12);
+    if (length == 0) Py_RETURN_NONE;
+    if (!(u32(r + 24) & FLAG_COMPRESSED)) return PyMarshal_ReadObjectFromString((const char *)data, length);
+    /* COMPRESSED: the marshalled code's length (u32), then its zlib stream. */
+    unsigned long expected = u32(data), got = expected;
+    unsigned char *code = PyMem_RawMalloc(expected ? expected : 1);
+    if (!code) return PyErr_NoMemory();
+    if (uncompress(code, &got, data + 4, length - 4) != Z_OK || got != expected) {
+        PyMem_RawFree(code);
+        return PyErr_Format(PyExc_ImportError,
+                            "corrupt packed resources: entry '%.*s' does not decompress to its %lu bytes; "
+                            "the executable is damaged, rebuild or re-copy it",
+                            (int)u32(r + 4), (const char *)blob + u32(r), expected);
+    }
+    PyObject *result = PyMarshal_ReadObjectFromString((const char *)code, (Py_ssize_t)expected);
+    PyMem_RawFree(code);
+    return result;
 }
 
 /* data(table, index) -> (data memoryview, source memoryview or None) */

@@ -192,6 +192,13 @@ def test_pruned_binary_is_smaller_and_works():
     assert {"_ssl", "_hashlib", "_sqlite3", "_lzma", "_decimal"} <= dropped
 
 
+def test_compressed_binary_is_smaller_and_works():
+    result = _run("STDLIB_TOUR_COMPRESSED")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == STDLIB_TOUR_LINES
+    assert os.path.getsize(_binary("STDLIB_TOUR_COMPRESSED")) < os.path.getsize(_binary("STDLIB_TOUR")) - 5_000_000
+
+
 def test_pruned_binary_keeps_the_extension_modules_it_imports():
     result = _run("STDLIB_TOUR_PRUNED")
     assert result.returncode == 0, result.stderr

@@ -1,6 +1,7 @@
 """Unit tests of the packed resources format (tools/pack/resources.py, docs/resources-format.md)."""
 
 import struct
+import zlib
 
 import pytest
 
@@ -34,7 +35,33 @@ def test_round_trip_sorted_and_aligned():
 def test_header_fields():
     data = _blob()
     magic, version, header_size, size = struct.unpack_from("<8sIIQ", data)
-    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 1, 64, len(data))
+    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 2, 64, len(data))
+
+
+def test_compressed_module_code_round_trips():
+    code = bytes(range(256)) * 40
+    blob = r.Blob(r.write({"modules": [r.Entry("m", r.compress_code(code), flags=r.COMPRESSED), r.Entry("n", b"plain")]}))
+    record = blob.find("modules", "m")
+    assert record.data_length < len(code) // 10
+    assert blob.module_code(record) == code
+    assert blob.module_code(blob.find("modules", "n")) == b"plain"
+
+
+@pytest.mark.parametrize("payload, message", [
+    (struct.pack("<I", 5) + zlib.compress(b"four"), "decompresses to 4 bytes, its header says 5"),
+    (struct.pack("<I", 4) + b"not zlib", "does not decompress"),
+])
+def test_broken_compressed_payload_is_named(payload, message):
+    blob = r.Blob(r.write({"modules": [r.Entry("m", payload, flags=r.COMPRESSED)]}))
+    with pytest.raises(r.FormatError, match=message):
+        blob.module_code(blob.find("modules", "m"))
+
+
+def test_compressed_entry_needs_a_length():
+    with pytest.raises(ValueError, match="flags"):
+        r.write({"modules": [r.Entry("m", b"12", flags=r.COMPRESSED)]})
+    with pytest.raises(ValueError, match="flags"):
+        r.write({"resources": [r.Entry("p/a", r.compress_code(b"x"), flags=r.COMPRESSED)]})
 
 
 def test_identical_payloads_stored_once():
@@ -95,7 +122,6 @@ def test_payload_outside_blob_is_refused():
     table_offset = struct.unpack_from("<I", data, 24)[0]
     struct.pack_into("<I", data, table_offset + 8, len(data) - 2)  # data_offset of entry 0
     struct.pack_into("<I", data, 60, 0)
-    import zlib
     index_end = struct.unpack_from("<I", data, 52)[0]
     struct.pack_into("<I", data, 60, zlib.crc32(bytes(data[:index_end])))
     with pytest.raises(r.FormatError, match="outside the payloads"):

@@ -6,7 +6,7 @@ Outputs: the blob, and a JSON report of every module, resource and metadata file
 reason it is in the binary (or was left out).
 
     pack.py --stdlib-bundle stdlib.bundle --app-bundle app.bundle --main app \\
-        [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
+        [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] [--compress] \\
         [--python-json PYTHON.json [--unused-extensions-out unused.txt]] \\
         --out resources.bin --report report.json
 """
@@ -198,13 +198,18 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
     return reasons, imported
 
 
-def pack(tables: dict, sources: bool) -> bytes:
-    return resources.write({
+def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
+    def entry(table: str, name: str, flags: int, data: bytes, source: bytes | None) -> resources.Entry:
         # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
-        table: [resources.Entry(name, data, source if sources or keep else None,
-                                flags if sources or keep else flags & ~resources.SOURCE)
-                for name, flags, data, source, _, _ in entries
-                for keep in [table == "modules" and not data and not flags & resources.NAMESPACE]]
+        keep = table == "modules" and not data and not flags & resources.NAMESPACE
+        if not (sources or keep):
+            source, flags = None, flags & ~resources.SOURCE
+        if compress and table == "modules" and data:
+            data, flags = resources.compress_code(data), flags | resources.COMPRESSED
+        return resources.Entry(name, data, source, flags)
+
+    return resources.write({
+        table: [entry(table, name, flags, data, source) for name, flags, data, source, _, _ in entries]
         for table, entries in tables.items()
     })
 
@@ -269,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-json", help="the distribution's PYTHON.json (its python_stdlib_test_packages are excluded by default)")
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
+    parser.add_argument("--compress", action="store_true", help="zlib-compress module bytecode")
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
     parser.add_argument("--unused-extensions-out",
@@ -290,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         for pattern in args.stdlib_include:
             if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
-        blob = pack(tables, args.sources)
+        blob = pack(tables, args.sources, args.compress)
     except PackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

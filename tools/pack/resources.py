@@ -8,7 +8,7 @@ import zlib
 from typing import Iterable
 
 MAGIC = b"RPSRES\x00\x1a"
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct("<8sIIQIIIIIIIIII")
 ENTRY = struct.Struct("<IIIIIIII")
 assert HEADER.size == 64 and ENTRY.size == 32
@@ -18,13 +18,15 @@ TABLES = ("modules", "resources", "metadata")
 PACKAGE = 1
 NAMESPACE = 2
 SOURCE = 4
-KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE
+COMPRESSED = 8
+KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE | COMPRESSED
+_LENGTH = struct.Struct("<I")
 _CRC_FIELD = 60
 _U32_MAX = 0xFFFFFFFF
 
 
 class FormatError(Exception):
-    """The bytes are not a valid version-1 blob; the message says which check failed and where."""
+    """The bytes are not a valid blob; the message says which check failed and where."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +35,11 @@ class Entry:
     data: bytes
     source: bytes | None = None
     flags: int = 0
+
+
+def compress_code(code: bytes) -> bytes:
+    """A COMPRESSED module payload: the marshalled code's length (u32), then its zlib stream."""
+    return _LENGTH.pack(len(code)) + zlib.compress(code, 9)
 
 
 def _crc(data: bytes, source: bytes | None) -> int:
@@ -53,7 +60,8 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
         for raw, entry in items:
             if not raw:
                 raise ValueError(f"empty name in the {table} table")
-            if entry.flags & ~KNOWN_FLAGS or (table != "modules" and entry.flags):
+            if (entry.flags & ~KNOWN_FLAGS or (table != "modules" and entry.flags)
+                    or (entry.flags & COMPRESSED and (entry.flags & NAMESPACE or len(entry.data) < _LENGTH.size))):
                 raise ValueError(f"{table} entry {entry.name!r}: invalid flags {entry.flags:#x}")
         sorted_tables.append(items)
 
@@ -181,6 +189,8 @@ class Blob:
                         raise self._fail(f"{table} entry {n}: {what} [{start}, {start + length}) outside the payloads", at)
                 if eflags & ~KNOWN_FLAGS or (table != "modules" and eflags):
                     raise self._fail(f"{table} entry {n}: reserved flag bits {eflags:#x}", at + 24)
+                if eflags & COMPRESSED and (eflags & NAMESPACE or data_length < _LENGTH.size):
+                    raise self._fail(f"{table} entry {n}: compressed entry without a length", at + 24)
                 try:
                     name = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -212,3 +222,18 @@ class Blob:
                               f"(at offset {record.data_offset})")
         has_source = record.flags & SOURCE
         return data, (source if has_source else None)
+
+    def module_code(self, record: Record) -> bytes:
+        """The marshalled code of a module entry (decompressed when COMPRESSED), CRC-checked."""
+        data, _ = self.payload(record)
+        if not record.flags & COMPRESSED:
+            return bytes(data)
+        (length,) = _LENGTH.unpack_from(data)
+        try:
+            code = zlib.decompress(data[_LENGTH.size:])
+        except zlib.error as e:
+            raise FormatError(f"corrupt packed resources: entry {record.name!r} does not decompress: {e}") from None
+        if len(code) != length:
+            raise FormatError(f"corrupt packed resources: entry {record.name!r} decompresses to {len(code)} "
+                              f"bytes, its header says {length}")
+        return code
