@@ -116,7 +116,9 @@ def _py_standalone_binary_impl(ctx):
         "data": [_entry(ctx, f) for f in ctx.files.data],
         "dep_data": [_entry(ctx, f) for f in dep_data],
         "modules": [
-            {"name": "_rps_importer", "origin": "<rules_py_standalone>/runtime/rps_importer.py", "path": ctx.file._importer.path},
+            {"name": "_" + f.basename[:-3], "origin": "<rules_py_standalone>/runtime/" + f.basename, "path": f.path}
+            for f in ctx.files._runtime_py
+        ] + [
             {"name": "_rps_config", "origin": "<rules_py_standalone>/_rps_config.py", "path": config.path},
         ],
     }))
@@ -133,7 +135,7 @@ def _py_standalone_binary_impl(ctx):
     args.add("--out", app_bundle)
     ctx.actions.run_shell(
         outputs = [app_bundle],
-        inputs = depset([manifest, config, ctx.file._importer, toolchain.build_interpreter] + tools + ctx.files.data, transitive = [depset(sources), depset(dep_data)]),
+        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data, transitive = [depset(sources), depset(dep_data)]),
         command = run_python,
         arguments = [args],
         mnemonic = "PyStandaloneCompile",
@@ -312,7 +314,8 @@ _ATTRS = {
     "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
-    "_importer": attr.label(default = "//runtime:rps_importer.py", allow_single_file = True),
+    # The runtime's Python half, packed as _<file name>.
+    "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py"], allow_files = [".py"]),
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),

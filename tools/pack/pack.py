@@ -38,7 +38,10 @@ CJK_CODEC_EXTENSIONS = frozenset({
 })
 
 # Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.
-RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_config")
+RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_support", "_rps_config")
+# The runtime's own modules: imports inside their functions serve features the program may
+# never use (importlib.resources, importlib.metadata), so pruning does not follow them.
+_RUNTIME_MODULES = ("_rps_importer", "_rps_support")
 
 
 class PackError(Exception):
@@ -193,7 +196,7 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
         if not code:
             continue
         is_package = bool(flags & resources.PACKAGE)
-        for imported_name in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name != "_rps_importer"):
+        for imported_name in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name not in _RUNTIME_MODULES):
             reach(imported_name, f"imported by {name}")
     return reasons, imported
 
