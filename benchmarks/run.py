@@ -110,12 +110,33 @@ def host_script(script: str, out: str) -> int:
     return kept
 
 
-def pyinstaller_onefile(script: str, name: str, work: str) -> tuple[str | None, str]:
+def wheel_paths(names: str) -> list[str]:
+    """The directories of the pinned wheels rps_pypi_<name> on this program's sys.path."""
+    found = []
+    for name in names.split(","):
+        matches = [p for p in sys.path if os.path.basename(p) == "site-packages" and f"rps_pypi_{name}" in p]
+        if not matches:
+            raise SystemExit(f"--third-party: no rps_pypi_{name} wheel on this program's sys.path; add it to the deps of //benchmarks")
+        found.append(matches[0])
+    return found
+
+
+def _python_command(python: str, flags: list[str], script: str, paths: list[str]) -> list[str]:
+    """python FLAGS SCRIPT; with `paths`, the script runs with them first on sys.path."""
+    if not paths:
+        return [python, *flags, script]
+    run = (f"import sys; sys.path[:0] = {paths!r}; sys.argv[:] = sys.argv[1:]; __file__ = sys.argv[0]; "
+           "exec(compile(open(__file__, 'rb').read(), __file__, 'exec'))")
+    return [python, *flags, "-c", run, script]
+
+
+def pyinstaller_onefile(script: str, name: str, work: str, paths: list[str]) -> tuple[str | None, str]:
     """Builds `script` with PyInstaller --onefile; (executable, "") or (None, why not)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     done = subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--onefile", "--noconfirm", "--log-level", "WARN", "--name", name,
-         "--distpath", os.path.join(work, "dist"), "--workpath", os.path.join(work, "build"), "--specpath", work, script],
+         "--distpath", os.path.join(work, "dist"), "--workpath", os.path.join(work, "build"), "--specpath", work,
+         *[arg for path in paths for arg in ("--paths", path)], script],
         capture_output=True, text=True, env=env)
     executable = os.path.join(work, "dist", name)
     if done.returncode != 0 or not os.path.exists(executable):
@@ -135,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", nargs=3, action="append", metavar=("NAME", "BINARY", "SCRIPT"), required=True)
     parser.add_argument("--variant", nargs=3, action="append", default=[], metavar=("CASE", "LABEL", "BINARY"),
                         help="another binary to time in CASE, reported as LABEL")
+    parser.add_argument("--third-party", nargs=2, action="append", default=[], metavar=("CASE", "WHEELS"),
+                        help="CASE imports the pinned wheels WHEELS (comma-separated rps_pypi_<name>)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -147,10 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rps-bench-") as work:
         for name, binary, script in args.case:
             script = os.path.abspath(script)
+            paths = [p for case, wheels in args.third_party if case == name for p in wheel_paths(wheels)]
             commands = {
                 "binary": [os.path.abspath(binary)],
-                "python -I": [python, "-I", script],
-                "python -I -S": [python, "-I", "-S", script],
+                "python -I": _python_command(python, ["-I"], script, paths),
+                "python -I -S": _python_command(python, ["-I", "-S"], script, paths),
                 "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"],
             }
             for case, label, variant in args.variant:
@@ -159,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_pyinstaller:
                 host = os.path.join(work, name + "_host.py")
                 kept = host_script(script, host)
-                executable, why = pyinstaller_onefile(host, name, os.path.join(work, name))
+                executable, why = pyinstaller_onefile(host, name, os.path.join(work, name), paths)
                 if executable:
                     commands[f"pyinstaller ({kept} imports)" if kept else "pyinstaller"] = [executable]
                 else:
@@ -170,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(_row(name, command, r, base))
             if not args.no_cold:
                 cold = {c: argv for c, argv in commands.items() if c == "binary" or c == "python -I" or c.startswith("pyinstaller")}
-                files = {c: [argv[0]] + (_tree(stdlib) if c.startswith("python") else []) for c, argv in cold.items()}
+                files = {c: [argv[0]] + (_tree(stdlib) + [f for p in paths for f in _tree(p)] if c.startswith("python") else [])
+                         for c, argv in cold.items()}
                 results = run_case(cold, max(3, args.rounds // 3), evict=files)
                 for command, r in results.items():
                     print(_row(name, command + ", cold", r, results["python -I"]["wall_median_ms"]))
