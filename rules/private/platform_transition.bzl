@@ -9,6 +9,20 @@ _platforms_transition = transition(
     outputs = ["//command_line_option:platforms"],
 )
 
+# The machine that runs the build, as a target platform: programs built for it (a Python to
+# cross-compile CPython with) share their configuration with platform_directory(platform =
+# linux_x86_64_gnu), so one build serves both (an exec-configuration build would be another).
+BUILD_MACHINE_PLATFORM = Label("//platforms:linux_x86_64_gnu")
+
+def _build_machine_transition_impl(settings, attr):
+    return {"//command_line_option:platforms": str(BUILD_MACHINE_PLATFORM)}
+
+build_machine_transition = transition(
+    implementation = _build_machine_transition_impl,
+    inputs = [],
+    outputs = ["//command_line_option:platforms"],
+)
+
 def _platform_binary_impl(ctx):
     binary = ctx.attr.binary[0][DefaultInfo].files_to_run.executable
     out = ctx.actions.declare_file(ctx.label.name)

@@ -116,12 +116,10 @@ def cpython_build(name, archive, version, deps, **kwargs):
         ] + assemble + [
             "{tool:make_python_json} --root %s --src {src} --target-triple {target_triple} --libc {libc}" % python,
         ],
-        tools = select({
-            "@platforms//cpu:aarch64": {
-                ":make": "make",
-                ":" + name: "python_for_build=install/bin/python" + version,
-            },
-            "//conditions:default": {":make": "make"},
+        tools = {":make": "make"},
+        build_machine_tools = select({
+            "@platforms//cpu:aarch64": {":" + name: "python_for_build=install/bin/python" + version},
+            "//conditions:default": {},
         }),
         **kwargs
     )

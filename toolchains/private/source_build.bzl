@@ -1,6 +1,7 @@
 """`source_build`: a third-party C library or tool built from a source archive in one action."""
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("//rules/private:platform_transition.bzl", "build_machine_transition")
 
 def _host_triple(cc_toolchain):
     # Our zig targets are named like x86_64-linux-gnu.2.17; autoconf wants x86_64-linux-gnu.
@@ -13,7 +14,7 @@ def _source_build_impl(ctx):
     tools_dir = compiler.rpartition("/")[0]
     tools = {}
     tool_inputs = []
-    for target, spec in ctx.attr.tools.items():
+    for target, spec in list(ctx.attr.tools.items()) + list(ctx.attr.build_machine_tools.items()):
         directory = target[DefaultInfo].files.to_list()[0]
         name, _, relative = spec.partition("=")
         tools[name] = directory.path + "/" + (relative or "bin/" + name)
@@ -87,6 +88,12 @@ source_build = rule(
             doc = "source_build targets of programs the steps run -> `name` (the program is <dir>/bin/<name>)" +
                   " or `name=relative/path` (the program is <dir>/<relative/path>).",
         ),
+        "build_machine_tools": attr.label_keyed_string_dict(
+            cfg = build_machine_transition,
+            doc = "Like `tools`, built for the build machine as a target platform (x86_64 glibc), " +
+                  "where the same target is built anyway: a cross build's Python for the build.",
+        ),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         "_cc_toolchain": attr.label(default = "@bazel_tools//tools/cpp:current_cc_toolchain"),
         "_tool": attr.label(
             default = "//tools/build_from_source",
