@@ -73,7 +73,10 @@ static PyStatus configure(PyConfig *config, int argc, char **argv, const char *e
     config->module_search_paths_set = 1;
     status = PyConfig_SetBytesArgv(config, argc, argv);
     if (PyStatus_Exception(status)) return status;
+    /* `home` set: getpath neither reads a pyvenv.cfg or <binary>._pth next to the binary
+     * (either would change sys.path) nor looks for a build directory. */
     const struct { wchar_t **field; const char *value; } paths[] = {
+        {&config->home, exe_dir},
         {&config->program_name, argc > 0 ? argv[0] : exe},
         {&config->executable, exe},
         {&config->base_executable, exe},

@@ -185,6 +185,19 @@ def _report(variable: str) -> dict:
     return json.loads(Path(_binary(variable)).with_name(Path(_binary(variable)).name + ".modules.json").read_text())
 
 
+def test_files_next_to_the_binary_change_nothing(tmp_path):
+    # CPython's path calculation would take sys.path from <binary>._pth and a home from
+    # pyvenv.cfg; a standalone binary's sys.path is its own whatever lies beside it.
+    binary = tmp_path / "app"
+    shutil.copy(_binary("BEHAVIOURS"), binary)
+    (tmp_path / "app._pth").write_text(str(tmp_path / "elsewhere") + "\n")
+    (tmp_path / "pyvenv.cfg").write_text(f"home = {tmp_path / 'elsewhere'}\n")
+    (tmp_path / "pybuilddir.txt").write_text("build\n")
+    described = json.loads(_run(str(binary), "describe").stdout)
+    assert described["path"] == [str(binary)]
+    assert described["executable"] == str(binary)
+
+
 def test_pruned_binary_is_smaller_and_works():
     assert _run("HELLO_PRUNED").stdout == HELLO_OUTPUT
     assert os.path.getsize(_binary("HELLO_PRUNED")) < os.path.getsize(_binary("HELLO")) - 10_000_000
@@ -247,7 +260,9 @@ def _violations(lines: list[str], distribution: str) -> list[str]:
                 found.append(line)
             continue
         for path in paths:
-            if path.endswith((".py", ".pyc")) or "/lib/python3" in path or path.startswith(distribution):
+            # Sources, bytecode, a stdlib on disk, or the files CPython's path calculation consults.
+            if path.endswith((".py", ".pyc", "pyvenv.cfg", "._pth", "pybuilddir.txt", "Modules/Setup.local")) \
+                    or "/lib/python3" in path or path.startswith(distribution):
                 found.append(line)
             elif _SHARED_LIBRARY.search(path) and not SYSTEM_LIBRARIES.search(path):
                 found.append(line)
