@@ -8,6 +8,7 @@ targets.
 
 import os
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -200,13 +201,21 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert "two files map to module 'greet': greet.py and lib/greet.py" in failed.stderr
 
 
-def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = "8") -> tuple[Path, str]:
-    """A python-build-standalone-style archive (top directory python/) made from our own build.
+def _zstd_stored(data: bytes) -> bytes:
+    """A Zstandard frame (RFC 8878) holding `data` in raw (stored) blocks: a valid .zst without a
+    compressor. Frame header: no content size, a 128 KiB window; blocks of at most 128 KiB."""
+    frame = bytearray(struct.pack("<IBB", 0xFD2FB528, 0, 7 << 3))
+    size = 1 << 17
+    blocks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    for n, block in enumerate(blocks):
+        last = n == len(blocks) - 1
+        frame += struct.pack("<I", len(block) << 3 | last)[:3] + block  # block type 0: raw
+    return bytes(frame)
 
-    gzip, not zstd: the Bazel that tools/bazel installs from Debian (bazel-bootstrap) lacks the
-    zstd-jni native library its .tar.zst extraction needs (docs/toolchain.md).
-    """
-    import gzip
+
+def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = "8") -> tuple[Path, str]:
+    """A python-build-standalone-style archive (top directory python/, .tar.zst like theirs)
+    made from our own build."""
     import hashlib
     import io
     import json
@@ -225,8 +234,8 @@ def _pbs_archive(tmp_path: Path, distribution: Path, python_json_version: str = 
         info = tarfile.TarInfo("python/PYTHON.json")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    archive = tmp_path / f"cpython-3.13-v{python_json_version}-full.tar.gz"
-    archive.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1))
+    archive = tmp_path / f"cpython-3.13-v{python_json_version}-full.tar.zst"
+    archive.write_bytes(_zstd_stored(buffer.getvalue()))
     return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
 
 

@@ -35,7 +35,8 @@ def test_parse_pins_names_the_bad_line(text: str, message: str) -> None:
 def test_shipped_pins_file_parses_and_includes_bazel() -> None:
     pins = ib.parse_pins((ib.HERE / "pins.txt").read_text())
     names = {deb.package for deb in pins}
-    assert {"bazel-bootstrap", "libc6", "patchelf"} <= names
+    # libzstd-jni1: Bazel's .tar.zst extraction (python-build-standalone archives) needs it.
+    assert {"bazel-bootstrap", "libc6", "patchelf", "libzstd-jni1", "libzstd1"} <= names
     assert all(deb.pool_path.startswith("pool/main/") for deb in pins)
 
 
