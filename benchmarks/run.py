@@ -4,7 +4,7 @@
 
 For each case (hello, import_stdlib) the commands run interleaved, round after round, so drift
 of the machine hits all of them alike. Reported per command: wall time (median, min, max), CPU
-time (user+sys, median), peak RSS (one run under GNU time, when /usr/bin/time exists) and the
+time (user+sys, median), peak RSS (median of 5 runs under GNU time, when /usr/bin/time exists) and the
 executable's file size. Commands:
   binary                the py_standalone_binary (and --variant binaries, e.g. compress = True)
   python -I             the distribution's python3.X running the same script, stdlib on disk
@@ -45,13 +45,17 @@ def _measure(argv: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def _peak_rss_kib(argv: list[str]) -> float | None:
-    """Peak RSS of one run, from GNU time (it forks from a small process: a fork or vfork from
-    this interpreter would count this interpreter's memory too). None without /usr/bin/time."""
+def _peak_rss_kib(argv: list[str], runs: int = 5) -> float | None:
+    """Median peak RSS of a few runs, from GNU time (it forks from a small process: a fork or
+    vfork from this interpreter would count this interpreter's memory too; the median, because
+    one run now and then maps more of the executable's cached pages). None without /usr/bin/time."""
     if not os.path.exists("/usr/bin/time"):
         return None
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, env={"LC_ALL": "C.UTF-8"})
-    return float(done.stderr.strip().splitlines()[-1])
+    peaks = []
+    for _ in range(runs):
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, env={"LC_ALL": "C.UTF-8"})
+        peaks.append(float(done.stderr.strip().splitlines()[-1]))
+    return statistics.median(peaks)
 
 
 def _evict(files: list[str]) -> None:
