@@ -81,11 +81,15 @@ def run_case(commands: dict[str, list[str]], rounds: int,
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for argv in commands.values():  # warm the page cache once (and fail early)
         _measure(argv)
-    for _ in range(rounds):
-        for name, argv in commands.items():
+    names = list(commands)
+    for round_number in range(rounds):
+        # Each round starts at the next command: none always follows the same one (a PyInstaller
+        # run, which unpacks 15 MB, leaves the CPU caches cold for whatever runs next).
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
             if evict is not None:
                 _evict(evict[name])
-            samples[name].append(_measure(argv))
+            samples[name].append(_measure(commands[name]))
     results = {}
     for name, runs in samples.items():
         walls = [r[0] * 1000 for r in runs]
