@@ -219,12 +219,19 @@ static void flush_open_files(void) {
  * buffered file objects are what could lose data, so they are flushed first. Then the heap is
  * frozen (gc.freeze) so those collections skip it. The rest is Python's own order: non-daemon
  * threads are joined and atexit handlers run first, modules are cleared (finalizing what they
- * hold), the standard streams are flushed. Returns the process exit status. */
+ * hold), the standard streams are flushed. With finalization = "full" it is Py_FinalizeEx alone.
+ * Returns the process exit status. */
+#ifndef RPS_FULL_FINALIZATION
+#define RPS_FULL_FINALIZATION 0 /* py_standalone_binary(finalization = "full") */
+#endif
+
 static int finalize(int status) {
+#if !RPS_FULL_FINALIZATION
     call_if_imported("threading", "_shutdown");
     call_if_imported("atexit", "_run_exitfuncs");
     flush_open_files();
     call_if_imported("gc", "freeze");
+#endif
     return Py_FinalizeEx() < 0 ? 120 : status;
 }
 

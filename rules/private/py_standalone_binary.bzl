@@ -209,7 +209,10 @@ def _py_standalone_binary_impl(ctx):
         private_hdrs = ctx.files._runtime_hdrs,
         public_hdrs = [toolchain.headers],
         system_includes = [toolchain.include_dir],
-        local_defines = ["RPS_ISOLATED=%d" % (1 if ctx.attr.isolated else 0)],
+        local_defines = [
+            "RPS_ISOLATED=%d" % (1 if ctx.attr.isolated else 0),
+            "RPS_FULL_FINALIZATION=%d" % (1 if ctx.attr.finalization == "full" else 0),
+        ],
         user_compile_flags = ["-O2"],
     )
     blob_outputs = cc_common.create_compilation_outputs(
@@ -280,6 +283,14 @@ _ATTRS = {
         doc = "Extension modules to leave out of the link (with the libraries only they use). " +
               "With prune = True, those that link their own libraries or are CJK codecs are left out " +
               "already when nothing imports them.",
+    ),
+    "finalization": attr.string(
+        default = "fast",
+        values = ["fast", "full"],
+        doc = "How the interpreter ends. \"fast\": threads are joined, atexit handlers run and every " +
+              "open file is flushed, then the garbage collector skips the objects alive at exit " +
+              "(objects kept alive only by reference cycles are not finalized). \"full\": CPython's " +
+              "own finalization, for programs that rely on finalizers of such objects at exit.",
     ),
     "isolated": attr.bool(
         default = True,

@@ -23,6 +23,16 @@ class _SelfReferencing:
         self.raw.write(b"bytes in a cycle\n")
 
 
+class _FinalizedInCycle:
+    """Garbage in a reference cycle at exit whose finalizer prints."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        print("finalized")
+
+
 def teardown(path: str) -> None:
     """Data that only interpreter teardown writes: files left open, threads, atexit handlers."""
     import threading
@@ -75,6 +85,8 @@ def main() -> None:
         sys.stdout.write("buffered, no newline")
     elif what == "teardown":
         teardown(sys.argv[2])
+    elif what == "finalizer-in-cycle":
+        _FinalizedInCycle()
     elif what == "exit-object":
         sys.exit(["not", "an", "int"])
     elif what == "signal":

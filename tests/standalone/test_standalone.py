@@ -117,6 +117,23 @@ def test_teardown_keeps_data(tmp_path):
         "f.thread": "non-daemon thread\n", "f.atexit": "atexit\n"}
 
 
+@pytest.mark.parametrize("variable, output", [
+    # fast (the default): the collector skips what is alive at exit, cycles included (documented).
+    ("BEHAVIOURS", ""),
+    # full: CPython's finalization collects the cycle and runs its finalizer, as python does.
+    ("BEHAVIOURS_FULL_FINALIZATION", "finalized\n"),
+])
+def test_finalization_modes(variable, output):
+    result = _run(variable, "finalizer-in-cycle")
+    assert (result.returncode, result.stdout, result.stderr) == (0, output, "")
+
+
+def test_full_finalization_keeps_data_too(tmp_path):
+    out = _run("BEHAVIOURS_FULL_FINALIZATION", "teardown", str(tmp_path / "f"))
+    assert (out.returncode, out.stdout) == (0, "no newline")
+    assert len(list(tmp_path.iterdir())) == 5
+
+
 def test_stdout_flush_failure_at_exit_is_status_120():
     # Like python: output that cannot be flushed at exit (a full device) makes the status 120.
     with open("/dev/full", "w") as full:
