@@ -12,6 +12,7 @@ import sys
 
 import _rps_blob
 from _frozen_importlib import ModuleSpec
+from _imp import _fix_co_filename
 
 _MODULES = _rps_blob.MODULES
 _RESOURCES = _rps_blob.RESOURCES
@@ -45,6 +46,19 @@ def _lookup(fullname):
     return found
 
 
+def _located_code(fullname, index, flags):
+    """The module's code object, its file names (co_filename) set to its __file__ like CPython's
+    own loaders do, so tracebacks, warnings and inspect name the file the module says it is."""
+    code = _code(index)
+    origin = _origin(fullname, flags)
+    if code is None:
+        # A module packed without bytecode (a deliberately invalid stdlib test file): compiling
+        # its source raises the SyntaxError that importing it from disk would raise.
+        return compile(bytes(_data(_MODULES, index)[1] or b""), origin, "exec")
+    _fix_co_filename(code, origin)
+    return code
+
+
 class InMemoryImporter:
     """Meta-path finder and loader for the modules packed into the executable."""
 
@@ -70,14 +84,8 @@ class InMemoryImporter:
         # find_spec's look-up result rides on the spec: no second search per import.
         index, flags = spec.loader_state if spec.loader is self and spec.loader_state else _lookup(name)
         if not flags & _NAMESPACE:
-            exec(_code(index) or self._compile_source(name, index, flags), module.__dict__)
+            exec(_located_code(name, index, flags), module.__dict__)
 
-    @staticmethod
-    def _compile_source(fullname, index, flags):
-        # A module packed without bytecode (a deliberately invalid stdlib test file): compiling
-        # its source raises the SyntaxError that importing it from disk would raise.
-        source = _data(_MODULES, index)[1]
-        return compile(bytes(source or b""), _origin(fullname, flags), "exec")
 
     # importlib.abc.InspectLoader / ExecutionLoader, used by runpy, pkgutil, linecache, inspect.
     def is_package(self, fullname):
@@ -87,7 +95,7 @@ class InMemoryImporter:
         index, flags = _lookup(fullname)
         if flags & _NAMESPACE:
             return compile("", fullname, "exec")
-        return _code(index) or self._compile_source(fullname, index, flags)
+        return _located_code(fullname, index, flags)
 
     def get_source(self, fullname):
         index, _ = _lookup(fullname)

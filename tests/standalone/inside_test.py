@@ -3,6 +3,7 @@
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
 import json
 import pkgutil
 import sys
@@ -24,8 +25,15 @@ class InsideTest(unittest.TestCase):
         loader = importlib.util.find_spec("email").loader
         self.assertTrue(loader.is_package("email"))
         self.assertFalse(loader.is_package("email.utils"))
-        self.assertEqual(loader.get_code("email.utils").co_filename, "<stdlib>/email/utils.py")
+        self.assertEqual(loader.get_code("email.utils").co_filename, sys.executable + "/email/utils.py")
         self.assertIsNone(loader.get_source("email.utils"))  # embed_sources = False
+
+    def test_code_file_names_are_module_files(self):
+        import email.utils
+        # As with CPython's own loaders: tracebacks, warnings and inspect name __file__.
+        self.assertEqual(email.utils.parseaddr.__code__.co_filename, email.utils.__file__)
+        self.assertEqual(inspect.getmodule(email.utils.parseaddr), email.utils)
+        self.assertEqual(inspect.getfile(type(self)), __file__)
 
     def test_pkgutil_walks_packed_packages(self):
         names = {m.name for m in pkgutil.iter_modules(importlib.import_module("json").__path__)}

@@ -68,7 +68,9 @@ def test_exit_with_message():
 def test_uncaught_exception_names_source_file_and_line():
     result = _run("BEHAVIOURS", "raise")
     assert result.returncode == 1
-    assert 'File "tests/standalone/behaviours.py", line 11, in fail_here' in result.stderr
+    # Like CPython's loaders, co_filename is the module's __file__: <binary>/<module path>.py.
+    binary = os.path.realpath(_binary("BEHAVIOURS"))
+    assert f'File "{binary}/behaviours.py", line 11, in fail_here' in result.stderr
     assert result.stderr.endswith("ValueError: boom\n")
 
 
