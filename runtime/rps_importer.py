@@ -11,7 +11,7 @@ protocols (PEP 451 finder/loader, pkgutil) and runs the program. What most progr
 import sys
 
 import _rps_blob
-from _frozen_importlib import ModuleSpec
+from _frozen_importlib import ModuleSpec, _call_with_frames_removed
 from _imp import _fix_co_filename
 
 _MODULES = _rps_blob.MODULES
@@ -84,7 +84,7 @@ class InMemoryImporter:
         # find_spec's look-up result rides on the spec: no second search per import.
         index, flags = spec.loader_state if spec.loader is self and spec.loader_state else _lookup(name)
         if not flags & _NAMESPACE:
-            exec(_located_code(name, index, flags), module.__dict__)
+            _call_with_frames_removed(exec, _located_code(name, index, flags), module.__dict__)
 
 
     # importlib.abc.InspectLoader / ExecutionLoader, used by runpy, pkgutil, linecache, inspect.
@@ -142,6 +142,13 @@ class InMemoryImporter:
     def invalidate_caches(self):
         pass
 
+
+# exec_module's frame is import machinery, as SourceLoader.exec_module's is: under the file name
+# CPython's traceback pruning (import.c, remove_importlib_frames) and warnings' frame skipping
+# (stacklevel) recognize, tracebacks of a failing module and warnings issued while importing it
+# look as they do with CPython: no frame of this runtime between the importer and the module.
+InMemoryImporter.exec_module.__code__ = InMemoryImporter.exec_module.__code__.replace(
+    co_filename="<frozen importlib._bootstrap_external>")
 
 _importer = InMemoryImporter()
 

@@ -85,6 +85,12 @@ def main() -> None:
         sys.stdout.write("buffered, no newline")
     elif what == "teardown":
         teardown(sys.argv[2])
+    elif what == "import-warning":
+        import warnings
+        warnings.simplefilter("always")
+        import sre_constants  # noqa: F401  (deprecated: warns with stacklevel=2 while imported)
+    elif what == "import-error":
+        import behaviours_broken  # noqa: F401
     elif what == "finalizer-in-cycle":
         _FinalizedInCycle()
     elif what == "exit-object":

@@ -74,6 +74,24 @@ def test_uncaught_exception_names_source_file_and_line():
     assert result.stderr.endswith("ValueError: boom\n")
 
 
+def test_warning_while_importing_names_the_importing_line():
+    # Like CPython: the importer's frames are skipped, so a module-level warning with
+    # stacklevel=2 names the import statement (and so the importing module's filters apply).
+    result = _run("BEHAVIOURS", "import-warning")
+    binary = os.path.realpath(_binary("BEHAVIOURS"))
+    assert result.stderr.startswith(f"{binary}/behaviours.py:"), result.stderr
+    assert "DeprecationWarning: module 'sre_constants' is deprecated" in result.stderr
+
+
+def test_error_in_imported_module_traceback_has_no_runtime_frames():
+    # Like CPython: the import machinery's frames are pruned from the traceback.
+    result = _run("BEHAVIOURS", "import-error")
+    assert result.returncode == 1 and result.stderr.endswith("RuntimeError: broken at import\n")
+    frames = [line for line in result.stderr.splitlines() if line.startswith('  File "')]
+    assert [f.split('"')[1].rsplit("/", 1)[-1] for f in frames[-2:]] == ["behaviours.py", "behaviours_broken.py"], result.stderr
+    assert not any("exec_module" in f or "importlib" in f for f in frames), result.stderr
+
+
 def test_embedded_sources_show_in_tracebacks_and_inspect():
     result = _run("BEHAVIOURS_WITH_SOURCES", "raise")
     assert 'raise ValueError("boom")' in result.stderr
