@@ -29,5 +29,7 @@ if [[ ! -e /etc/services ]]; then
     -i 'test.test_asyncio.test_base_events.*.test_create_connection_service_name'
   )
 fi
-# -u all minus the resources this sandboxed, offline machine cannot offer.
-exec "$exe" -m test -j2 --timeout=900 -u all,-network,-urlfetch,-gui,-audio,-largefile,-cpu "${ignores[@]}" "$@"
+# -u all minus the resources this sandboxed, offline machine cannot offer. --rerun: a test that
+# fails runs once more alone, as in CPython's CI (test_socket picks a free port and binds it
+# later: another process on the machine can take it in between).
+exec "$exe" -m test -j2 --rerun --timeout=900 -u all,-network,-urlfetch,-gui,-audio,-largefile,-cpu "${ignores[@]}" "$@"
