@@ -5,7 +5,8 @@ is up and before its main phase, so it may use only built-in and frozen modules 
 The look-ups and the CRC checks are in C (`_rps_blob`); this module adapts them to importlib's
 protocols (PEP 451 finder/loader, pkgutil) and runs the program. What most programs never use
 (importlib.resources and importlib.metadata support, the Python command line) is in
-`_rps_support`, imported on first use: every start pays for unmarshalling this module. Paths are virtual: see docs/resources-format.md, "Virtual paths".
+`_rps_support`, imported on first use: every start pays for unmarshalling this module. Paths
+are virtual: see docs/resources-format.md, "Virtual paths".
 """
 
 import sys
@@ -46,11 +47,11 @@ def _lookup(fullname):
     return found
 
 
-def _located_code(fullname, index, flags):
-    """The module's code object, its file names (co_filename) set to its __file__ like CPython's
-    own loaders do, so tracebacks, warnings and inspect name the file the module says it is."""
+def _located_code(index, origin):
+    """The module's code object, its file names (co_filename) set to its __file__ (`origin`)
+    like CPython's own loaders do, so tracebacks, warnings and inspect name the file the module
+    says it is."""
     code = _code(index)
-    origin = _origin(fullname, flags)
     if code is None:
         # A module packed without bytecode (a deliberately invalid stdlib test file): compiling
         # its source raises the SyntaxError that importing it from disk would raise.
@@ -84,8 +85,8 @@ class InMemoryImporter:
         # find_spec's look-up result rides on the spec: no second search per import.
         index, flags = spec.loader_state if spec.loader is self and spec.loader_state else _lookup(name)
         if not flags & _NAMESPACE:
-            _call_with_frames_removed(exec, _located_code(name, index, flags), module.__dict__)
-
+            code = _located_code(index, spec.origin or _origin(name, flags))
+            _call_with_frames_removed(exec, code, module.__dict__)
 
     # importlib.abc.InspectLoader / ExecutionLoader, used by runpy, pkgutil, linecache, inspect.
     def is_package(self, fullname):
@@ -95,7 +96,7 @@ class InMemoryImporter:
         index, flags = _lookup(fullname)
         if flags & _NAMESPACE:
             return compile("", fullname, "exec")
-        return _located_code(fullname, index, flags)
+        return _located_code(index, _origin(fullname, flags))
 
     def get_source(self, fullname):
         index, _ = _lookup(fullname)
