@@ -8,8 +8,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <marshal.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "rps_blob.h"
 
@@ -20,15 +25,18 @@ extern int uncompress(unsigned char *dest, unsigned long *dest_len, const unsign
                       unsigned long source_len);
 #define Z_OK 0
 
-#define HEADER_SIZE 64
+#define HEADER_SIZE 80
 #define ENTRY_SIZE 32
-#define TABLE_COUNT 3
+#define TABLE_COUNT 4
 #define FLAG_PACKAGE 1u
 #define FLAG_NAMESPACE 2u
 #define FLAG_SOURCE 4u
 #define FLAG_COMPRESSED 8u
-#define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED)
-#define FORMAT_VERSION 2
+#define FLAG_EXTENSION 16u
+#define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED | FLAG_EXTENSION)
+#define FORMAT_VERSION 3
+/* Header offsets of the tables' (offset, count) pairs: the libraries table came with version 3. */
+static const uint32_t TABLE_FIELDS[TABLE_COUNT] = {24, 32, 40, 64};
 static const unsigned char MAGIC[8] = {'R', 'P', 'S', 'R', 'E', 'S', 0, 0x1a};
 
 typedef struct {
@@ -73,19 +81,20 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
     if (u32(data + 12) != HEADER_SIZE) return fail("bad header_size", 12), error;
     if (u64(data + 16) != size) return fail("blob_size differs from the linked size", 16), error;
     if (u32(data + 56) != 0) return fail("reserved header flags set", 56), error;
+    if (u64(data + 72) != 0) return fail("reserved header bytes set", 72), error;
     uint32_t strings = u32(data + 48), index_end = u32(data + 52);
     if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
         return fail("strings_offset/index_end out of range", 48), error;
     static const unsigned char zero[4] = {0, 0, 0, 0};
     unsigned long crc = crc32(0, data, 60);
     crc = crc32(crc, zero, 4);
-    crc = crc32(crc, data + HEADER_SIZE, index_end - HEADER_SIZE);
+    crc = crc32(crc, data + 64, index_end - 64);
     if ((uint32_t)crc != u32(data + 60)) return fail("index CRC-32 mismatch", 60), error;
     uint64_t tables_end = HEADER_SIZE;
     for (int t = 0; t < TABLE_COUNT; t++) {
-        uint32_t offset = u32(data + 24 + 8 * t), count = u32(data + 28 + 8 * t);
+        uint32_t offset = u32(data + TABLE_FIELDS[t]), count = u32(data + TABLE_FIELDS[t] + 4);
         uint64_t end = (uint64_t)offset + (uint64_t)count * ENTRY_SIZE;
-        if (offset < tables_end || end > strings) return fail("entry table outside the index", 24 + 8 * t), error;
+        if (offset < tables_end || end > strings) return fail("entry table outside the index", TABLE_FIELDS[t]), error;
         tables_end = end;
         tables[t].records = data + offset;
         tables[t].count = count;
@@ -109,6 +118,8 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
                 return fail("reserved entry flag bits set", at + 24), error;
             if ((flags & FLAG_COMPRESSED) && ((flags & FLAG_NAMESPACE) || u32(r + 12) < 4))
                 return fail("compressed entry without a length", at + 24), error;
+            if ((flags & FLAG_EXTENSION) && (flags & (FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED)))
+                return fail("extension entry with namespace, source or compressed flags", at + 24), error;
             if (previous && compare(previous, previous_len, data + name, name_len) >= 0)
                 return fail("entry names not strictly increasing", at), error;
             previous = data + name;
@@ -231,7 +242,7 @@ static PyObject *blob_data(PyObject *self, PyObject *const *args, Py_ssize_t nar
     const unsigned char *r = record(t, i);
     PyObject *data = PyMemoryView_FromMemory((char *)blob + u32(r + 8), u32(r + 12), PyBUF_READ);
     if (!data) return NULL;
-    if (!(u32(r + 24) & FLAG_SOURCE)) return Py_BuildValue("(NO)", data, Py_None);
+    if (!(u32(r + 24) & (FLAG_SOURCE | FLAG_EXTENSION))) return Py_BuildValue("(NO)", data, Py_None);
     PyObject *source = PyMemoryView_FromMemory((char *)blob + u32(r + 16), u32(r + 20), PyBUF_READ);
     if (!source) {
         Py_DECREF(data);
@@ -264,11 +275,121 @@ static PyObject *blob_names(PyObject *self, PyObject *const *args, Py_ssize_t na
     return result;
 }
 
+/* --- Shared objects from memory (extension modules and the libraries they need) -----------
+ *
+ * An entry's bytes go to an anonymous memory file (memfd_create), which the dynamic loader opens
+ * as /proc/self/fd/N: nothing is written to disk and nothing but the executable is read. The
+ * binary is built against glibc 2.17 headers, whose libc has no memfd_create() wrapper (2.27
+ * added it), so the system call is made directly. */
+
+#ifndef SYS_memfd_create
+#if defined(__x86_64__)
+#define SYS_memfd_create 319
+#elif defined(__aarch64__)
+#define SYS_memfd_create 279
+#endif
+#endif
+#define RPS_MFD_CLOEXEC 1u
+
+static const char NO_MEMFD[] =
+    "this system cannot run code from memory files (%s: %s); build the binary with "
+    "extension_cache = True to load extension modules from a private cache directory instead "
+    "(docs/pypi.md)";
+
+/* A memory file holding entry i of table t; its path (/proc/self/fd/N) in `path`. Returns the fd,
+ * or -1 with an ImportError set. The path is one the dynamic loader has not loaded yet: glibc
+ * matches dlopen() names against loaded objects before opening anything, so a number reused
+ * after the program closed an earlier memfd must not alias that object. */
+static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
+#ifdef SYS_memfd_create
+    const unsigned char *r = record(t, i);
+    char name[64];
+    snprintf(name, sizeof name, "rps:%.*s", (int)(u32(r + 4) < 48 ? u32(r + 4) : 48), (const char *)blob + u32(r));
+    int fd = (int)syscall(SYS_memfd_create, name, RPS_MFD_CLOEXEC);
+    if (fd < 0) {
+        PyErr_Format(PyExc_ImportError, NO_MEMFD, "memfd_create", strerror(errno));
+        return -1;
+    }
+    const unsigned char *data = blob + u32(r + 8);
+    uint32_t left = u32(r + 12);
+    while (left) {
+        ssize_t n = write(fd, data, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int saved = errno;
+            close(fd);
+            PyErr_Format(PyExc_ImportError, "cannot fill a memory file for '%.*s': %s", (int)u32(r + 4),
+                         (const char *)blob + u32(r), strerror(saved));
+            return -1;
+        }
+        data += n;
+        left -= (uint32_t)n;
+    }
+    for (;;) {
+        snprintf(path, size, "/proc/self/fd/%d", fd);
+        void *loaded = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+        if (!loaded) return fd;
+        dlclose(loaded);
+        int other = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+        close(fd);
+        if (other < 0) {
+            PyErr_Format(PyExc_ImportError, "cannot duplicate a memory file: %s", strerror(errno));
+            return -1;
+        }
+        fd = other;
+    }
+#else
+    PyErr_Format(PyExc_ImportError, NO_MEMFD, "memfd_create", "not available on this architecture");
+    return -1;
+#endif
+}
+
+/* memory_file(table, index) -> (fd, "/proc/self/fd/N"); the caller closes fd after loading it. */
+static PyObject *blob_memory_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "memory_file(table, index)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(t, i) < 0) return NULL;
+    if (verify(t, i) < 0) return NULL;
+    char path[64];
+    int fd = memory_file(t, i, path, sizeof path);
+    if (fd < 0) return NULL;
+    return Py_BuildValue("(is)", fd, path);
+}
+
+/* load_library(index) -> None: dlopen()s entry `index` of the libraries table once, so that the
+ * extension modules needing it find it by its soname (glibc matches DT_NEEDED entries against
+ * the sonames of loaded objects before searching any path). */
+static PyObject *blob_load_library(PyObject *self, PyObject *arg) {
+    static unsigned char *loaded;
+    Py_ssize_t i = PyLong_AsSsize_t(arg);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(RPS_TABLE_LIBRARIES, i) < 0) return NULL;
+    if (!loaded && !(loaded = PyMem_RawCalloc(tables[RPS_TABLE_LIBRARIES].count, 1))) return PyErr_NoMemory();
+    if (loaded[i]) Py_RETURN_NONE;
+    if (verify(RPS_TABLE_LIBRARIES, i) < 0) return NULL;
+    char path[64];
+    int fd = memory_file(RPS_TABLE_LIBRARIES, i, path, sizeof path);
+    if (fd < 0) return NULL;
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    close(fd);
+    if (!handle) {
+        const unsigned char *r = record(RPS_TABLE_LIBRARIES, i);
+        const char *why = dlerror();
+        return PyErr_Format(PyExc_ImportError, "cannot load the packed library '%.*s' from memory: %s",
+                            (int)u32(r + 4), (const char *)blob + u32(r), why ? why : "unknown error");
+    }
+    loaded[i] = 1; /* never closed: extension modules keep using it */
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"find", (PyCFunction)(void (*)(void))blob_find, METH_FASTCALL, "find(table, name) -> (index, flags) | None"},
     {"code", blob_code, METH_O, "code(index) -> the module's code object"},
     {"data", (PyCFunction)(void (*)(void))blob_data, METH_FASTCALL, "data(table, index) -> (memoryview, memoryview | None)"},
     {"names", (PyCFunction)(void (*)(void))blob_names, METH_FASTCALL, "names(table, prefix) -> [(name, index, flags)]"},
+    {"memory_file", (PyCFunction)(void (*)(void))blob_memory_file, METH_FASTCALL, "memory_file(table, index) -> (fd, path)"},
+    {"load_library", blob_load_library, METH_O, "load_library(index) -> None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -276,6 +397,8 @@ static int exec_module(PyObject *module) {
     if (PyModule_AddIntConstant(module, "MODULES", RPS_TABLE_MODULES) < 0 ||
         PyModule_AddIntConstant(module, "RESOURCES", RPS_TABLE_RESOURCES) < 0 ||
         PyModule_AddIntConstant(module, "METADATA", RPS_TABLE_METADATA) < 0 ||
+        PyModule_AddIntConstant(module, "LIBRARIES", RPS_TABLE_LIBRARIES) < 0 ||
+        PyModule_AddIntConstant(module, "EXTENSION", FLAG_EXTENSION) < 0 ||
         PyModule_AddIntConstant(module, "PACKAGE", FLAG_PACKAGE) < 0 ||
         PyModule_AddIntConstant(module, "NAMESPACE", FLAG_NAMESPACE) < 0 ||
         PyModule_AddIntConstant(module, "SOURCE", FLAG_SOURCE) < 0)

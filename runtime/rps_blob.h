@@ -5,7 +5,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-enum { RPS_TABLE_MODULES = 0, RPS_TABLE_RESOURCES = 1, RPS_TABLE_METADATA = 2 };
+enum { RPS_TABLE_MODULES = 0, RPS_TABLE_RESOURCES = 1, RPS_TABLE_METADATA = 2, RPS_TABLE_LIBRARIES = 3 };
 
 /* Checks the blob's header and index (docs/resources-format.md, "What a reader must check").
  * Returns NULL when it is sound, else a message naming the failed check. Call before Python

@@ -19,6 +19,7 @@ _MODULES = _rps_blob.MODULES
 _RESOURCES = _rps_blob.RESOURCES
 _PACKAGE = _rps_blob.PACKAGE
 _NAMESPACE = _rps_blob.NAMESPACE
+_EXTENSION = _rps_blob.EXTENSION
 _find = _rps_blob.find
 _code = _rps_blob.code
 _data = _rps_blob.data
@@ -37,6 +38,9 @@ def _origin(fullname, flags):
     if flags & _NAMESPACE:
         return None
     path = fullname.replace(".", "/")
+    if flags & _EXTENSION:
+        from _imp import extension_suffixes
+        return f"{_root}/{path}{'/__init__' if flags & _PACKAGE else ''}{extension_suffixes()[0]}"
     return f"{_root}/{path}/__init__.py" if flags & _PACKAGE else f"{_root}/{path}.py"
 
 
@@ -77,6 +81,12 @@ class InMemoryImporter:
         return spec
 
     def create_module(self, spec):
+        state = spec.loader_state
+        if state and state[1] & _EXTENSION:
+            # A shared object from a wheel: loaded from memory by _rps_support (not on the start
+            # path of programs without extension modules).
+            import _rps_support
+            return _rps_support.create_extension(spec, state[0])
         return None
 
     def exec_module(self, module):
@@ -84,7 +94,11 @@ class InMemoryImporter:
         name = spec.name
         # find_spec's look-up result rides on the spec: no second search per import.
         index, flags = spec.loader_state if spec.loader is self and spec.loader_state else _lookup(name)
-        if not flags & _NAMESPACE:
+        if flags & _EXTENSION:
+            from _imp import exec_dynamic
+            module.__file__ = spec.origin
+            exec_dynamic(module)
+        elif not flags & _NAMESPACE:
             code = _located_code(index, spec.origin or _origin(name, flags))
             _call_with_frames_removed(exec, code, module.__dict__)
 
@@ -94,12 +108,16 @@ class InMemoryImporter:
 
     def get_code(self, fullname):
         index, flags = _lookup(fullname)
+        if flags & _EXTENSION:
+            return None
         if flags & _NAMESPACE:
             return compile("", fullname, "exec")
         return _located_code(index, _origin(fullname, flags))
 
     def get_source(self, fullname):
-        index, _ = _lookup(fullname)
+        index, flags = _lookup(fullname)
+        if flags & _EXTENSION:
+            return None
         source = _data(_MODULES, index)[1]
         if source is None:
             return None

@@ -17,6 +17,32 @@ _data = _rps_blob.data
 _names = _rps_blob.names
 
 
+def create_extension(spec, index):
+    """Loads extension module entry `index` from memory: first the wheel's libraries it needs (in
+    the load list's order, each once), then the module itself, through memfds
+    (docs/pypi.md, "C extensions")."""
+    import _imp
+    import os
+    from _frozen_importlib import ModuleSpec
+    _, load_list = _rps_blob.data(_rps_blob.MODULES, index)
+    origin, *libraries = bytes(load_list).decode("utf-8").split("\n")
+    try:
+        for library in libraries:
+            found = _rps_blob.find(_rps_blob.LIBRARIES, library)
+            if found is None:
+                raise ImportError(f"the packed library {library!r} is missing from this binary")
+            _rps_blob.load_library(found[0])
+        fd, path = _rps_blob.memory_file(_rps_blob.MODULES, index)
+        try:
+            module = _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path))
+        finally:
+            os.close(fd)
+    except ImportError as e:
+        raise ImportError(f"cannot load extension module {spec.name!r} ({origin}) from memory: {e}",
+                          name=spec.name) from None
+    return module
+
+
 def resource_reader(fullname):
     return _resource_classes()[0](fullname)
 

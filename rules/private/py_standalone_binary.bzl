@@ -10,9 +10,14 @@ The steps, each one action (tools/ has one module per step):
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("@rules_python//python:defs.bzl", "PyInfo")
+load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "audit_policy")
+load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
 load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
 
 TOOLCHAIN_TYPE = Label("//toolchains/cpython:toolchain_type")
+
+# The generated main module of console_script / entry_point binaries (tools/compile).
+_ENTRY_POINT_MODULE = "_rps_main"
 _PYTHON_VERSION_FLAG = Label("//toolchains/cpython:python_version")
 
 def _version_transition_impl(settings, attr):
@@ -42,6 +47,12 @@ def _entry(ctx, file):
     return {"origin": _origin(file), "path": file.path, "rlocation": _runfiles_path(ctx, file)}
 
 def _find_main(ctx):
+    if ctx.attr.console_script or ctx.attr.entry_point:
+        if ctx.attr.console_script and ctx.attr.entry_point:
+            fail("%s: set console_script or entry_point, not both" % ctx.label)
+        if ctx.file.main:
+            fail("%s: main and %s both name the program; keep one" % (ctx.label, "console_script" if ctx.attr.console_script else "entry_point"))
+        return None
     if ctx.file.main:
         if not ctx.file.main.basename.endswith(".py"):
             fail("%s: main = %s is not a .py file" % (ctx.label, ctx.file.main.short_path))
@@ -63,10 +74,12 @@ def _is_identifier(name):
 
 def _collect_inputs(ctx, main):
     """Python sources, package data and import roots of srcs + deps, in sys.path order."""
-    sources = [depset(ctx.files.srcs + [main])]
+    sources = [depset(ctx.files.srcs + ([main] if main else []))]
     imports = []
     dep_data = []
     for dep in ctx.attr.deps:
+        if PyPIPackageInfo in dep:
+            continue
         if PyInfo in dep:
             sources.append(dep[PyInfo].transitive_sources)
             imports.append(dep[PyInfo].imports)
@@ -79,18 +92,12 @@ def _collect_inputs(ctx, main):
         fail(("%s: deps contain compiled extension modules, which a standalone binary cannot load yet " +
               "(it links its C code statically and loads nothing from disk): %s") % (ctx.label, ", ".join(extensions[:5])))
     data_files = [f for f in runfiles if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
-    main_dir = _runfiles_path(ctx, main).rpartition("/")[0]
+    main_dir = _runfiles_path(ctx, main).rpartition("/")[0] if main else ctx.workspace_name + "/" + ctx.label.package
     roots = [main_dir] + depset(transitive = imports).to_list()
     repos = {}
     for f in sources + data_files + ctx.files.data:
         repos[_runfiles_path(ctx, f).partition("/")[0]] = None
     return sources, data_files, roots + repos.keys()
-
-def _audit_policy(ctx):
-    """tools/audit policy name of the target platform."""
-    cpu = "aarch64" if ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]) else "x86_64"
-    libc = "musl" if ctx.target_platform_has_constraint(ctx.attr._musl[platform_common.ConstraintValueInfo]) else "gnu"
-    return "linux_{}_{}".format(cpu, libc)
 
 def _py_standalone_binary_impl(ctx):
     toolchain = ctx.toolchains[TOOLCHAIN_TYPE].py_standalone
@@ -98,9 +105,17 @@ def _py_standalone_binary_impl(ctx):
     main = _find_main(ctx)
     sources, dep_data, roots = _collect_inputs(ctx, main)
     name = ctx.label.name
-    main_module = main.basename[:-3]
+    main_module = main.basename[:-3] if main else _ENTRY_POINT_MODULE
     if not _is_identifier(main_module):
         fail("%s: main %s: '%s' is not a valid Python module name; rename the file (letters, digits, _)" % (ctx.label, main.short_path, main_module))
+    wheels = depset(transitive = [dep[PyPIPackageInfo].wheels for dep in ctx.attr.deps if PyPIPackageInfo in dep]).to_list()
+    compiled = [w for w in wheels if w.compiled]
+    wheel_files = [w.wheel for w in wheels] + [w.inspection for w in compiled]
+    entry_point = None
+    if ctx.attr.console_script:
+        entry_point = {"console_script": ctx.attr.console_script}
+    elif ctx.attr.entry_point:
+        entry_point = {"object": ctx.attr.entry_point}
 
     config = ctx.actions.declare_file(name + ".rps/_rps_config.py")
     ctx.actions.write(config, "\n".join([
@@ -121,6 +136,17 @@ def _py_standalone_binary_impl(ctx):
         ] + [
             {"name": "_rps_config", "origin": "<rules_py_standalone>/_rps_config.py", "path": config.path},
         ],
+        "wheels": [
+            {
+                "dist": w.dist,
+                "filename": w.wheel.basename,
+                "inspection": w.inspection.path if w.inspection else None,
+                "path": w.wheel.path,
+                "version": w.version,
+            }
+            for w in wheels
+        ],
+        "entry_point": entry_point,
     }))
 
     tools = ctx.files._dist_python_tools
@@ -135,7 +161,7 @@ def _py_standalone_binary_impl(ctx):
     args.add("--out", app_bundle)
     ctx.actions.run_shell(
         outputs = [app_bundle],
-        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data, transitive = [depset(sources), depset(dep_data)]),
+        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data + wheel_files, transitive = [depset(sources), depset(dep_data)]),
         command = run_python,
         arguments = [args],
         mnemonic = "PyStandaloneCompile",
@@ -189,7 +215,8 @@ def _py_standalone_binary_impl(ctx):
         executable = ctx.executable._link_plan,
         arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path,
                      "--exclude-extensions-file", unused_extensions.path] +
-                    ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions],
+                    ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions] +
+                    (["--export-c-api"] if compiled else []),
         mnemonic = "PyStandaloneLinkPlan",
         progress_message = "Planning the link of %{label}",
     )
@@ -225,8 +252,10 @@ def _py_standalone_binary_impl(ctx):
         feature_configuration = feature_configuration,
         cc_toolchain = cc_toolchain,
         compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = [compiled, blob_outputs]),
-        user_link_flags = ["@" + link_params.path],
-        additional_inputs = [link_params, toolchain.distribution],
+        # Extension modules from wheels link against the CPython C API in the binary: export
+        # it (and only it: c_api.map), with all of libpython linked in (link_plan).
+        user_link_flags = ["@" + link_params.path] + (["-Wl,--export-dynamic", "-Wl,--version-script=" + ctx.file._c_api_map.path] if compiled else []),
+        additional_inputs = [link_params, toolchain.distribution, ctx.file._c_api_map],
         output_type = "executable",
     )
     executable = linked.executable
@@ -237,7 +266,7 @@ def _py_standalone_binary_impl(ctx):
         outputs = [audit_stamp],
         inputs = [executable],
         executable = ctx.executable._audit,
-        arguments = [executable.path, "--policy", ctx.attr.audit_policy or _audit_policy(ctx), "--stamp", audit_stamp.path] +
+        arguments = [executable.path, "--policy", ctx.attr.audit_policy or audit_policy(ctx), "--stamp", audit_stamp.path] +
                     ["--allow-library=" + lib for lib in ctx.attr.allowed_libraries],
         mnemonic = "PyStandaloneAudit",
         progress_message = "Auditing %{label}",
@@ -261,13 +290,19 @@ _ATTRS = {
         doc = "Name of the tools/audit policy to check the binary against (default: the target " +
               "platform's, e.g. linux_x86_64_gnu).",
     ),
+    "console_script": attr.string(
+        doc = "Run this console script of a package in deps (its entry_points.txt) as the program, " +
+              "e.g. \"pygmentize\"; instead of main.",
+    ),
+    "entry_point": attr.string(doc = "Run \"package.module:function\" as the program (its return value is the exit status); instead of main."),
     "data": attr.label_list(
         allow_files = True,
         doc = "Package data files, packed as resources of the package directory that contains them " +
               "(read them with importlib.resources). A file outside every package fails the build.",
     ),
     "deps": attr.label_list(
-        doc = "py_library targets (PyInfo): their sources, import paths and package data are packed.",
+        doc = "py_library targets (PyInfo) and PyPI packages (@<hub>//<package>, docs/pypi.md): their " +
+              "modules, package data, metadata and extension modules are packed.",
     ),
     "embed_sources": attr.bool(
         default = False,
@@ -322,6 +357,7 @@ _ATTRS = {
     "stdlib_include": attr.string_list(
         doc = "Stdlib modules or packages to keep even if excluded by default or by pruning (e.g. \"test\").",
     ),
+    "_c_api_map": attr.label(default = "//rules/private/pypi:c_api.map", allow_single_file = True),
     "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
@@ -331,16 +367,14 @@ _ATTRS = {
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),
     "_runtime_srcs": attr.label(default = "//runtime:sources"),
-    "_aarch64": attr.label(default = "@platforms//cpu:aarch64"),
     "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
-    "_musl": attr.label(default = "//platforms:musl"),
     "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
 }
 
 def _make_rule(test):
     return rule(
         implementation = _py_standalone_binary_impl,
-        attrs = _ATTRS,
+        attrs = dict(TARGET_PLATFORM_ATTRS, **_ATTRS),
         cfg = _version_transition,
         executable = not test,
         test = test,

@@ -33,6 +33,9 @@ class ModuleFile:
     path: str | None     # file to read (None for namespace packages)
     is_package: bool
     origin: str          # what the report and co_filename call it
+    # Extension modules (shared objects): the libraries to load before it, by their names in
+    # the libraries table, in order. None for Python modules.
+    libraries: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,11 +4,14 @@ Runs on the distribution's own interpreter (the same CPython version that the bi
 so the marshalled code objects are what that interpreter loads. The output, a "bundle", is an
 intermediate file read only by `tools/pack` on the same interpreter:
 
-    marshal.dumps({"format": "rps-bundle-1", "python": sys.version_info[:2], "optimize": N,
+    marshal.dumps({"format": "rps-bundle-2", "python": sys.version_info[:2], "optimize": N,
                    "modules": [(name, flags, code, source, origin), ...],
-                   "resources": [(name, data, origin), ...], "metadata": [...]})
+                   "resources": [(name, data, origin), ...], "metadata": [...], "libraries": [...],
+                   "packages": [{"dist", "version", "wheel", "packed": {table: count}}]})
 
-`code` is `marshal.dumps(code_object)`; flags are the module flags of docs/resources-format.md.
+`code` is `marshal.dumps(code_object)`, or for an EXTENSION module the shared object's bytes
+(its `source` is then the load list of docs/resources-format.md); flags are the module flags of
+docs/resources-format.md. Wheels (PyPI packages) are read straight from their zip files.
 Nothing depends on file times, so equal inputs give equal bundles.
 
     compile.py --stdlib DIR --optimize 0 --out stdlib.bundle
@@ -18,17 +21,21 @@ Nothing depends on file times, so equal inputs give equal bundles.
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import marshal
 import os
+import re
 import sys
+import tempfile
+import zipfile
 
 # Run as a script by the distribution's interpreter (no py_binary wrapper): the repository root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools.collect import collect  # noqa: E402
 from tools.pack import resources  # noqa: E402
 
-BUNDLE_FORMAT = "rps-bundle-1"
+BUNDLE_FORMAT = "rps-bundle-2"
 _PARALLEL_THRESHOLD = 64
 
 
@@ -36,9 +43,13 @@ class CompileError(Exception):
     pass
 
 
-def _compile_one(item: tuple[str, str | None, bool, str, int, bool]) -> tuple[str, int, bytes, bytes | None, str]:
-    name, path, is_package, origin, optimize, strict = item
+def _compile_one(item: tuple) -> tuple[str, int, bytes, bytes | None, str]:
+    name, path, is_package, origin, optimize, strict, libraries = item
     flags = resources.PACKAGE if is_package else 0
+    if libraries is not None:
+        # The load list: the origin (for messages), then the libraries to load first.
+        load_list = "\n".join((origin,) + libraries).encode("utf-8")
+        return name, flags | resources.EXTENSION, _read(path), load_list, origin
     if path is None:
         return name, flags | resources.NAMESPACE, b"", None, origin
     with open(path, "rb") as f:
@@ -59,7 +70,10 @@ def _compile_one(item: tuple[str, str | None, bool, str, int, bool]) -> tuple[st
 
 def compile_modules(modules: list[collect.ModuleFile], optimize: int, jobs: int, strict: bool) -> list:
     """strict: a syntax error fails (application files) instead of packing source only (stdlib)."""
-    items = [(m.name, m.path, m.is_package, m.origin, optimize, strict) for m in modules]
+    # A wheel's files are compiled the way pip installs them (compileall): a module that does not
+    # compile (written for another Python) is packed as source and fails only when imported.
+    items = [(m.name, m.path, m.is_package, m.origin, optimize, strict and ".whl/" not in m.origin, m.libraries)
+             for m in modules]
     if jobs > 1 and len(items) >= _PARALLEL_THRESHOLD:
         import multiprocessing
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
@@ -72,7 +86,8 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool) -> bytes:
+def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool,
+           libraries: list[collect.ResourceFile] = (), packages: list[dict] = ()) -> bytes:
     return marshal.dumps({
         "format": BUNDLE_FORMAT,
         "python": tuple(sys.version_info[:2]),
@@ -80,16 +95,134 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
         "modules": compile_modules(module_set.modules, optimize, jobs, strict),
         "resources": [(r.name, _read(r.path), r.origin) for r in module_set.resources],
         "metadata": [(r.name, _read(r.path), r.origin) for r in module_set.metadata],
+        "libraries": [(r.name, _read(r.path), r.origin) for r in libraries],
+        "packages": list(packages),
     })
 
 
-def app_module_set(manifest: dict) -> collect.ModuleSet:
+# --- Wheels ------------------------------------------------------------------------------------
+
+_EXTENSION_SUFFIX = re.compile(r"\.(cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|abi3)?\.so$")
+ENTRY_POINT_MODULE = "_rps_main"
+
+
+def _installed_path(member: str) -> str | None:
+    """Where a wheel member goes in site-packages (None: not there, e.g. .data/scripts)."""
+    parts = member.split("/")
+    if len(parts) > 2 and parts[0].endswith(".data"):
+        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
+    return member
+
+
+def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list[collect.ResourceFile], dict]:
+    """A wheel's modules, package data, dist-info and (with its inspection) extension modules and
+    vendored libraries. Members are extracted to `scratch` (inside the build action)."""
+    filename = wheel["filename"]
+    inspection = {"extensions": {}, "libraries": {}}
+    if wheel.get("inspection"):
+        with open(wheel["inspection"], encoding="utf-8") as f:
+            inspection = json.load(f)
+    try:
+        archive = zipfile.ZipFile(wheel["path"])
+    except (OSError, zipfile.BadZipFile) as e:
+        raise collect.CollectError(f"{filename}: not a readable wheel: {e}") from None
+    files, extensions, libraries = [], [], []
+    with archive:
+        for info in archive.infolist():
+            path = _installed_path(info.filename)
+            if path is None or info.is_dir() or path.endswith(".pyc") or "/__pycache__/" in "/" + path:
+                continue
+            parts = path.split("/")
+            if ".." in parts or path.startswith("/"):
+                raise collect.CollectError(f"{filename}: member {info.filename!r} would install outside site-packages")
+            local = os.path.join(scratch, *parts)
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            with archive.open(info) as source, open(local, "wb") as out:
+                out.write(source.read())
+            origin = f"{filename}/{info.filename}"
+            if path in inspection["extensions"]:
+                extensions.append((path, local, origin))
+            elif path in inspection["libraries"]:
+                libraries.append(collect.ResourceFile(os.path.basename(path), local, origin))
+            elif _EXTENSION_SUFFIX.search(parts[-1]) and not wheel.get("inspection"):
+                raise collect.CollectError(f"{filename}: {info.filename} is a compiled extension module in a wheel "
+                                           "tagged as pure Python; the wheel's tags are wrong")
+            else:
+                files.append(("wheel/" + path, local, origin))
+    module_set = collect.map_files(files, ["wheel"])
+    for path, local, origin in extensions:
+        parts = path.split("/")
+        stem = _EXTENSION_SUFFIX.sub("", parts[-1])
+        name_parts = parts[:-1] + [stem]
+        if not collect.is_module_name(name_parts):
+            raise collect.CollectError(f"{origin}: {path} is not importable as a module name")
+        is_package = stem == "__init__"
+        name = ".".join(name_parts[:-1] if is_package else name_parts)
+        libs = tuple(os.path.basename(m) for m in inspection["extensions"][path])
+        module_set.modules.append(collect.ModuleFile(name, local, is_package, origin, libs))
+    module_set.modules.sort(key=lambda m: m.name)
+    packed = {"modules": len(module_set.modules), "resources": len(module_set.resources),
+              "metadata": len(module_set.metadata), "extensions": len(extensions), "libraries": len(libraries)}
+    return module_set, libraries, {"dist": wheel["dist"], "version": wheel["version"], "wheel": filename, "packed": packed}
+
+
+def _merge(into: collect.ModuleSet, other: collect.ModuleSet) -> None:
+    for attr, kind in (("modules", "module"), ("resources", "resource"), ("metadata", "metadata file")):
+        known = {item.name: item for item in getattr(into, attr)}
+        for item in getattr(other, attr):
+            if item.name in known:
+                if attr == "modules" and (known[item.name].path is None or item.path is None):
+                    continue  # namespace package portions merge
+                raise collect.CollectError(f"two files map to {kind} {item.name!r}: {known[item.name].origin} and "
+                                           f"{item.origin}; a binary holds one of each name: drop one of the packages")
+            known[item.name] = item
+        setattr(into, attr, sorted(known.values(), key=lambda i: i.name))
+
+
+def entry_point_source(entry_point: dict, metadata: list[collect.ResourceFile]) -> str:
+    """The main module for console_script = NAME or entry_point = "pkg.mod:func"."""
+    target = entry_point.get("object")
+    if entry_point.get("console_script"):
+        wanted = entry_point["console_script"]
+        found: dict[str, str] = {}
+        for resource in metadata:
+            if resource.name.count("/") == 1 and resource.name.endswith(".dist-info/entry_points.txt"):
+                parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                parser.optionxform = str  # type: ignore[assignment,method-assign]
+                try:
+                    parser.read(resource.path, encoding="utf-8")
+                except configparser.Error as e:
+                    raise collect.CollectError(f"{resource.origin}: unreadable entry points: {e}") from None
+                for section in ("console_scripts", "gui_scripts"):
+                    if parser.has_section(section):
+                        for key, value in parser.items(section):
+                            found.setdefault(key, value.strip())
+        if wanted not in found:
+            raise collect.CollectError(
+                f"console_script = {wanted!r}: no package in deps declares it; the packages' console scripts are: "
+                + (", ".join(sorted(found)) or "none"))
+        target = found[wanted]
+    module, _, attribute = (target or "").partition(":")
+    module, attribute = module.strip(), attribute.split("[")[0].strip()
+    if not collect.is_module_name(module.split(".")) or not attribute or not all(
+            collect.is_module_name([a]) for a in attribute.split(".")):
+        raise collect.CollectError(f"entry point {target!r} is not of the form 'package.module:function'")
+    return ("import sys\n"
+            f"import {module} as _module\n\n"
+            "if __name__ == \"__main__\":\n"
+            f"    sys.exit(_module.{attribute}())\n")
+
+
+def app_module_set(manifest: dict, scratch: str = "") -> tuple[collect.ModuleSet, list, list]:
     """The manifest (written by the Bazel rule) -> module set.
 
     {"roots": [runfiles paths], "files": [{"rlocation", "path", "origin"}],
      "data": [same, for files that must end up as resources],
      "dep_data": [same, the deps' other runfiles: packed when inside a package, else skipped],
-     "modules": [{"name", "path", "origin"}] (fixed names, e.g. the runtime's own modules)}
+     "modules": [{"name", "path", "origin"}] (fixed names, e.g. the runtime's own modules),
+     "wheels": [{"path", "filename", "dist", "version", "inspection"}] (PyPI packages),
+     "entry_point": {"console_script": NAME} | {"object": "pkg.mod:func"} (optional)}
+    Returns the module set, the vendored libraries and the packages' report entries.
     """
     listed = manifest["files"] + manifest.get("data", []) + manifest.get("dep_data", [])
     files = [(f["rlocation"], f["path"], f["origin"]) for f in listed]
@@ -102,12 +235,29 @@ def app_module_set(manifest: dict) -> collect.ModuleSet:
             "importlib.resources cannot reach it in a standalone binary: move it into a package "
             "directory (one with .py files or an __init__.py)"
             + (f" ({len(unreachable) - 1} more such files)" if len(unreachable) > 1 else ""))
+    libraries: dict[str, collect.ResourceFile] = {}
+    packages = []
+    for n, wheel in enumerate(manifest.get("wheels", [])):
+        wheel_dir = os.path.join(scratch, str(n))
+        wheel_set, wheel_libraries, package = wheel_module_set(wheel, wheel_dir)
+        _merge(module_set, wheel_set)
+        for library in wheel_libraries:
+            other = libraries.get(library.name)
+            if other is not None and _read(other.path) != _read(library.path):
+                raise collect.CollectError(f"two different libraries named {library.name}: {other.origin} and {library.origin}")
+            libraries[library.name] = library
+        packages.append(package)
     fixed = [collect.ModuleFile(m["name"], m["path"], False, m["origin"]) for m in manifest.get("modules", [])]
+    if manifest.get("entry_point"):
+        path = os.path.join(scratch, ENTRY_POINT_MODULE + ".py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(entry_point_source(manifest["entry_point"], module_set.metadata))
+        fixed.append(collect.ModuleFile(ENTRY_POINT_MODULE, path, False, "<rules_py_standalone>/entry_point.py"))
     for module in fixed:
         if any(m.name == module.name for m in module_set.modules):
             raise collect.CollectError(f"module name {module.name!r} is reserved for the runtime; rename your module")
     module_set.modules = sorted(module_set.modules + fixed, key=lambda m: m.name)
-    return module_set
+    return module_set, sorted(libraries.values(), key=lambda r: r.name), packages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,12 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:
-        if args.stdlib:
-            module_set = collect.stdlib_module_set(args.stdlib)
-        else:
-            with open(args.manifest, encoding="utf-8") as f:
-                module_set = app_module_set(json.load(f))
-        data = bundle(module_set, args.optimize, args.jobs, strict=not args.stdlib)
+        with tempfile.TemporaryDirectory() as scratch:
+            libraries: list[collect.ResourceFile] = []
+            packages: list[dict] = []
+            if args.stdlib:
+                module_set = collect.stdlib_module_set(args.stdlib)
+            else:
+                with open(args.manifest, encoding="utf-8") as f:
+                    module_set, libraries, packages = app_module_set(json.load(f), scratch)
+            data = bundle(module_set, args.optimize, args.jobs, strict=not args.stdlib,
+                          libraries=libraries, packages=packages)
     except (CompileError, collect.CollectError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

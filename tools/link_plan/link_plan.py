@@ -86,8 +86,11 @@ def _link_args(root: str, links, seen: set[str]) -> list[str]:
     return args
 
 
-def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> Plan:
-    """The link inputs and module tables for a binary without the extension modules `exclude`."""
+def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_api: bool = False) -> Plan:
+    """The link inputs and module tables for a binary without the extension modules `exclude`.
+
+    export_c_api: the binary loads extension modules from wheels, which may call any function of
+    the C API: all of libpython is linked, not only the archive members the interpreter uses."""
     if dist.libpython_link_mode != "static":
         raise LinkPlanError(f"libpython_link_mode is {dist.libpython_link_mode!r}; a standalone binary needs a "
                             "static libpython (a python-build-standalone 'full' archive)")
@@ -110,6 +113,8 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str]) -> Plan:
         libpython = []
     elif dist.core_static_lib:
         objects, libpython = [], [os.path.join(root, dist.core_static_lib)]
+        if export_c_api:
+            libpython = ["-Wl,--whole-archive"] + libpython + ["-Wl,--no-whole-archive"]
     else:
         raise LinkPlanError("PYTHON.json has neither build_info.core.objs nor build_info.core.static_lib")
     extension_libs: list[str] = []
@@ -170,13 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inittab", required=True)
     parser.add_argument("--exclude-extension", action="append", default=[])
     parser.add_argument("--exclude-extensions-file", help="more names to exclude, one per line (tools/pack's prune list)")
+    parser.add_argument("--export-c-api", action="store_true", help="link all of libpython (extension modules from wheels use its C API)")
     args = parser.parse_args(argv)
     try:
         dist = python_json.load(pathlib.Path(args.python_json))
         exclude = set(args.exclude_extension)
         if args.exclude_extensions_file:
             exclude.update(_names_file(args.exclude_extensions_file))
-        result = plan(dist, os.path.dirname(args.python_json), exclude)
+        result = plan(dist, os.path.dirname(args.python_json), exclude, args.export_c_api)
     except (python_json.PythonJsonError, LinkPlanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

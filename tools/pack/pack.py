@@ -138,13 +138,13 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
                 "stdlib_exclude if you mean to replace the standard library's")
         modules[name] = (name, flags, code, source, origin, "application")
     tables = {"modules": modules}
-    for table in ("resources", "metadata"):
+    for table in ("resources", "metadata", "libraries"):
         entries = {}
-        for name, data, origin in stdlib[table]:
+        for name, data, origin in stdlib.get(table, []):
             if table == "resources" and _resource_package(name) not in modules:
                 continue
             entries[name] = (name, 0, data, None, origin, "stdlib")
-        for name, data, origin in app[table]:
+        for name, data, origin in app.get(table, []):
             if name in entries:
                 raise PackError(f"{table[:-1]} {name!r} comes from both {entries[name][4]} and {origin}")
             entries[name] = (name, 0, data, None, origin, "application")
@@ -193,7 +193,7 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
     while queue:
         name = queue.pop()
         _, flags, code, _, _, _ = modules[name]
-        if not code:
+        if not code or flags & resources.EXTENSION:
             continue
         is_package = bool(flags & resources.PACKAGE)
         for imported_name in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name not in _RUNTIME_MODULES):
@@ -204,10 +204,10 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
 def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     def entry(table: str, name: str, flags: int, data: bytes, source: bytes | None) -> resources.Entry:
         # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
-        keep = table == "modules" and not data and not flags & resources.NAMESPACE
+        keep = table == "modules" and ((not data and not flags & resources.NAMESPACE) or flags & resources.EXTENSION)
         if not (sources or keep):
             source, flags = None, flags & ~resources.SOURCE
-        if compress and table == "modules" and data:
+        if compress and table == "modules" and data and not flags & resources.EXTENSION:
             data, flags = resources.compress_code(data), flags | resources.COMPRESSED
         return resources.Entry(name, data, source, flags)
 
@@ -217,9 +217,10 @@ def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     })
 
 
-def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int) -> dict:
+def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, packages: list[dict] = ()) -> dict:
     return {
-        "format": "rps-pack-report-1",
+        "format": "rps-pack-report-2",
+        "packages": list(packages),
         "python": "%d.%d" % sys.version_info[:2],
         "sources_embedded": sources,
         "blob_size": blob_size,
@@ -306,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "wb") as f:
         f.write(blob)
     with open(args.report, "w", encoding="utf-8") as f:
-        json.dump(report(tables, excluded, args.sources, len(blob)), f, indent=1)
+        json.dump(report(tables, excluded, args.sources, len(blob), app.get("packages", [])), f, indent=1)
         f.write("\n")
     if args.unused_extensions_out:
         with open(args.unused_extensions_out, "w", encoding="utf-8") as f:

@@ -8,20 +8,22 @@ import zlib
 from typing import Iterable
 
 MAGIC = b"RPSRES\x00\x1a"
-VERSION = 2
-HEADER = struct.Struct("<8sIIQIIIIIIIIII")
+VERSION = 3
+HEADER = struct.Struct("<8sIIQIIIIIIIIIIIIQ")
 ENTRY = struct.Struct("<IIIIIIII")
-assert HEADER.size == 64 and ENTRY.size == 32
+assert HEADER.size == 80 and ENTRY.size == 32
 ALIGNMENT = 16
-TABLES = ("modules", "resources", "metadata")
+TABLES = ("modules", "resources", "metadata", "libraries")
 
 PACKAGE = 1
 NAMESPACE = 2
 SOURCE = 4
 COMPRESSED = 8
-KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE | COMPRESSED
+EXTENSION = 16
+KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE | COMPRESSED | EXTENSION
 _LENGTH = struct.Struct("<I")
 _CRC_FIELD = 60
+_TABLE_FIELDS = (24, 32, 40, 64)  # header offsets of the tables' (offset, count) pairs
 _U32_MAX = 0xFFFFFFFF
 
 
@@ -42,6 +44,15 @@ def compress_code(code: bytes) -> bytes:
     return _LENGTH.pack(len(code)) + zlib.compress(code, 9)
 
 
+def _flags_problem(flags: int, table: str, data_length: int) -> bool:
+    """True when an entry's flags break the format's rules (docs/resources-format.md)."""
+    if flags & ~KNOWN_FLAGS or (table != "modules" and flags):
+        return True
+    if flags & COMPRESSED and (flags & NAMESPACE or data_length < _LENGTH.size):
+        return True
+    return bool(flags & EXTENSION and flags & (NAMESPACE | SOURCE | COMPRESSED))
+
+
 def _crc(data: bytes, source: bytes | None) -> int:
     return zlib.crc32(source or b"", zlib.crc32(data))
 
@@ -60,8 +71,7 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
         for raw, entry in items:
             if not raw:
                 raise ValueError(f"empty name in the {table} table")
-            if (entry.flags & ~KNOWN_FLAGS or (table != "modules" and entry.flags)
-                    or (entry.flags & COMPRESSED and (entry.flags & NAMESPACE or len(entry.data) < _LENGTH.size))):
+            if _flags_problem(entry.flags, table, len(entry.data)):
                 raise ValueError(f"{table} entry {entry.name!r}: invalid flags {entry.flags:#x}")
         sorted_tables.append(items)
 
@@ -105,11 +115,11 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
             )
     blob_size = index_end + len(payloads)
     if blob_size > _U32_MAX:
-        raise ValueError(f"packed resources are {blob_size} bytes; format version 1 is limited to 4 GiB")
+        raise ValueError(f"packed resources are {blob_size} bytes; the format is limited to 4 GiB")
+    fields = [v for pair in table_offsets for v in pair]
     header = bytearray(HEADER.pack(
         MAGIC, VERSION, HEADER.size, blob_size,
-        *[v for pair in table_offsets for v in pair],
-        strings_offset, index_end, 0, 0,
+        *fields[:6], strings_offset, index_end, 0, 0, *fields[6:], 0,
     ))
     index = header + records + strings
     struct.pack_into("<I", index, _CRC_FIELD, zlib.crc32(bytes(index)))
@@ -146,8 +156,9 @@ class Blob:
         blob = self._blob
         if len(blob) < HEADER.size:
             raise self._fail(f"{len(blob)} bytes is shorter than the {HEADER.size}-byte header", 0)
-        (magic, version, header_size, blob_size, *table_fields, strings_offset, index_end, flags,
-         crc) = HEADER.unpack_from(blob)
+        (magic, version, header_size, blob_size, *first_tables, strings_offset, index_end, flags,
+         crc, libraries_offset, libraries_count, reserved) = HEADER.unpack_from(blob)
+        table_fields = first_tables + [libraries_offset, libraries_count]
         if magic != MAGIC:
             raise self._fail(f"bad magic {magic!r}", 0)
         if version != VERSION:
@@ -159,6 +170,8 @@ class Blob:
             raise self._fail(f"blob_size {blob_size} != actual size {len(blob)}", 16)
         if flags:
             raise self._fail(f"reserved header flags {flags:#x}", 56)
+        if reserved:
+            raise self._fail("reserved header bytes are not zero", 72)
         if not HEADER.size <= strings_offset <= index_end <= blob_size:
             raise self._fail("strings_offset/index_end out of order or out of range", 48)
         index = bytearray(blob[:index_end])
@@ -170,7 +183,7 @@ class Blob:
             offset, count = table_fields[2 * i], table_fields[2 * i + 1]
             end = offset + ENTRY.size * count
             if offset < tables_end or end > strings_offset:
-                raise self._fail(f"{table} table [{offset}, {end}) overlaps or leaves the index", 24 + 8 * i)
+                raise self._fail(f"{table} table [{offset}, {end}) overlaps or leaves the index", _TABLE_FIELDS[i])
             tables_end = end
             records = []
             previous = b""
@@ -187,10 +200,8 @@ class Blob:
                 for what, start, length in (("data", data_offset, data_length), ("source", source_offset, source_length)):
                     if length and (start < index_end or start + length > blob_size):
                         raise self._fail(f"{table} entry {n}: {what} [{start}, {start + length}) outside the payloads", at)
-                if eflags & ~KNOWN_FLAGS or (table != "modules" and eflags):
-                    raise self._fail(f"{table} entry {n}: reserved flag bits {eflags:#x}", at + 24)
-                if eflags & COMPRESSED and (eflags & NAMESPACE or data_length < _LENGTH.size):
-                    raise self._fail(f"{table} entry {n}: compressed entry without a length", at + 24)
+                if _flags_problem(eflags, table, data_length):
+                    raise self._fail(f"{table} entry {n}: invalid flags {eflags:#x}", at + 24)
                 try:
                     name = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -220,7 +231,7 @@ class Blob:
         if zlib.crc32(source, zlib.crc32(data)) != record.crc32:
             raise FormatError(f"corrupt packed resources: CRC-32 mismatch in entry {record.name!r} "
                               f"(at offset {record.data_offset})")
-        has_source = record.flags & SOURCE
+        has_source = record.flags & (SOURCE | EXTENSION)
         return data, (source if has_source else None)
 
     def module_code(self, record: Record) -> bytes:

@@ -1,0 +1,182 @@
+"""Inspects the shared objects of a wheel: which are extension modules, which libraries each one
+loads (in the order the runtime must load them from memory), and the audit of every one.
+
+A binary loads no file from disk, so the `$ORIGIN` RPATHs that auditwheel gives extension
+modules never apply: the runtime loads a wheel's vendored libraries (`<pkg>.libs/`) itself,
+each after the ones it needs, and glibc then matches the extension module's DT_NEEDED entries
+against them by soname. The order comes from the DT_NEEDED entries read here.
+
+    inspect_wheel.py WHEEL --policy linux_x86_64_gnu --out wheel.json
+
+Output (read by tools/compile):
+    {"wheel": filename, "extensions": {member: [library member, ...]}, "libraries": {member: soname}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import zipfile
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tools.audit import audit  # noqa: E402
+
+_ELF_MAGIC = b"\x7fELF"
+# python -c "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES)" on Linux.
+EXTENSION_SUFFIX = re.compile(r"\.(cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|abi3)?\.so$")
+
+
+class WheelError(Exception):
+    pass
+
+
+def _dynamic(data: bytes, member: str) -> tuple[str | None, list[str]]:
+    """(DT_SONAME, DT_NEEDED) of an ELF shared object."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        soname, needed = None, []
+        for section in elf.iter_sections():
+            if isinstance(section, DynamicSection):
+                for tag in section.iter_tags():
+                    if tag.entry.d_tag == "DT_NEEDED":
+                        needed.append(tag.needed)
+                    elif tag.entry.d_tag == "DT_SONAME":
+                        soname = tag.soname
+        return soname, needed
+    except (ELFError, ValueError, OSError) as e:
+        raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
+
+
+def installed_path(member: str) -> str | None:
+    """Where a wheel member goes in site-packages (None: not installed there, e.g. scripts)."""
+    parts = member.split("/")
+    if len(parts) > 2 and parts[0].endswith(".data"):
+        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
+    return member
+
+
+def is_extension_module(path: str) -> bool:
+    parts = path.split("/")
+    return bool(EXTENSION_SUFFIX.search(parts[-1])) and not any(p.endswith(".libs") for p in parts[:-1])
+
+
+# What manylinux2014 (PEP 599) lets a wheel's shared objects need from the system besides libc:
+# the GCC runtime libraries every such system has, at the versions GCC 4.8 ships.
+MANYLINUX_LIBRARIES = ("libgcc_s.so.1", "libstdc++.so.6", "libz.so.1", "libnsl.so.1", "libresolv.so.2",
+                       "libcrypt.so.1", "libutil.so.1", "libexpat.so.1")
+MANYLINUX_VERSIONS = {"GLIBCXX": "3.4.19", "CXXABI": "1.3.7", "GCC": "4.8.0", "CXXABI_TM": "1"}
+
+
+def wheel_policy(policy: audit.Policy) -> audit.Policy:
+    """The binary's policy as it applies to the shared objects of a wheel it loads at run time.
+
+    The machine, the glibc floor and DT_NEEDED still hold; the system C++ runtime is allowed at
+    manylinux2014's versions (the process loads it, the binary does not link it); auditwheel's
+    RPATH and lazy binding are harmless (the runtime loads every dependency itself)."""
+    return dataclasses.replace(
+        policy,
+        allowed_libraries=policy.allowed_libraries + MANYLINUX_LIBRARIES,
+        forbidden_symbol_versions=(),
+        max_symbol_versions={**MANYLINUX_VERSIONS, **policy.max_symbol_versions},
+        require={k: False for k in ("no_rpath", "relro", "bind_now", "no_textrel", "no_wx_segments", "no_exec_stack")},
+    )
+
+
+def load_orders(objects: dict[str, tuple[str | None, list[str]]], extensions: list[str]) -> dict[str, list[str]]:
+    """For each extension module, the wheel's libraries it needs, each after its own needs."""
+    by_name: dict[str, str] = {}
+    for member, (soname, _) in objects.items():
+        if member in extensions:
+            continue
+        by_name.setdefault(os.path.basename(member), member)
+        if soname:
+            by_name[soname] = member
+    orders = {}
+    for extension in extensions:
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(member: str) -> None:
+            if member in order or member in visiting:
+                return  # a cycle: glibc loads both anyway once one is in
+            visiting.add(member)
+            for name in objects[member][1]:
+                if name in by_name:
+                    visit(by_name[name])
+            visiting.discard(member)
+            if member != extension:
+                order.append(member)
+
+        visit(extension)
+        orders[extension] = order
+    return orders
+
+
+def inspect(wheel_path: str, policy_name: str) -> dict:
+    try:
+        archive = zipfile.ZipFile(wheel_path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise WheelError(f"{wheel_path}: not a readable wheel (zip): {e}") from None
+    name = os.path.basename(wheel_path)
+    objects: dict[str, tuple[str | None, list[str]]] = {}
+    problems: list[str] = []
+    policy = wheel_policy(audit.load_policy(policy_name))
+    datas: dict[str, bytes] = {}
+    with archive, tempfile.TemporaryDirectory() as scratch:
+        for info in archive.infolist():
+            path = installed_path(info.filename)
+            if path is None or info.is_dir() or not (path.endswith(".so") or ".so." in os.path.basename(path)):
+                continue
+            data = archive.read(info)
+            if not data.startswith(_ELF_MAGIC):
+                continue
+            objects[path] = _dynamic(data, f"{name}: {info.filename}")
+            datas[path] = data
+        vendored = {soname or os.path.basename(m) for m, (soname, _) in objects.items() if not is_extension_module(m)}
+        vendored |= {os.path.basename(m) for m in objects}
+        for path, data in sorted(datas.items()):
+            local = os.path.join(scratch, "object.so")
+            with open(local, "wb") as f:
+                f.write(data)
+            report = audit.audit(local, policy, allow_libraries=sorted(vendored))
+            for violation in report.violations:
+                problems.append(f"{name}: {path}: {violation.message} (fix: {violation.fix})")
+    if problems:
+        raise WheelError("the wheel's shared objects break the target platform's audit policy "
+                         f"{policy_name} (docs/audit.md):\n  " + "\n  ".join(problems))
+    extensions = sorted(m for m in objects if is_extension_module(m))
+    return {
+        "wheel": name,
+        "extensions": load_orders(objects, extensions),
+        "libraries": {m: objects[m][0] or os.path.basename(m) for m in sorted(objects) if m not in extensions},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("wheel")
+    parser.add_argument("--policy", required=True, help="audit policy of the target platform")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    try:
+        result = inspect(args.wheel, args.policy)
+    except (WheelError, audit.AuditError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
