@@ -292,9 +292,9 @@ static PyObject *blob_names(PyObject *self, PyObject *const *args, Py_ssize_t na
 #define RPS_MFD_CLOEXEC 1u
 
 static const char NO_MEMFD[] =
-    "this system cannot run code from memory files (%s: %s); build the binary with "
-    "extension_cache = True to load extension modules from a private cache directory instead "
-    "(docs/pypi.md)";
+    "this system cannot run code from memory files (%s: %s); extension modules from wheels need "
+    "memfd_create (Linux 3.17+) and executable memory files (sysctl vm.memfd_noexec 0 or 1); "
+    "see docs/pypi.md, \"C extensions\"";
 
 /* A memory file holding entry i of table t; its path (/proc/self/fd/N) in `path`. Returns the fd,
  * or -1 with an ImportError set. The path is one the dynamic loader has not loaded yet: glibc

@@ -253,9 +253,10 @@ def _py_standalone_binary_impl(ctx):
         cc_toolchain = cc_toolchain,
         compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = [compiled, blob_outputs]),
         # Extension modules from wheels link against the CPython C API in the binary: export
-        # it (and only it: c_api.map), with all of libpython linked in (link_plan).
-        user_link_flags = ["@" + link_params.path] + (["-Wl,--export-dynamic", "-Wl,--version-script=" + ctx.file._c_api_map.path] if compiled else []),
-        additional_inputs = [link_params, toolchain.distribution, ctx.file._c_api_map],
+        # it, with all of libpython linked in (link_plan). Only the C API has default visibility
+        # (the libraries are built with -fvisibility=hidden, toolchains/cpython/BUILD.bazel).
+        user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled else []),
+        additional_inputs = [link_params, toolchain.distribution],
         output_type = "executable",
     )
     executable = linked.executable
@@ -357,7 +358,6 @@ _ATTRS = {
     "stdlib_include": attr.string_list(
         doc = "Stdlib modules or packages to keep even if excluded by default or by pruning (e.g. \"test\").",
     ),
-    "_c_api_map": attr.label(default = "//rules/private/pypi:c_api.map", allow_single_file = True),
     "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),

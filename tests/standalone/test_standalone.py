@@ -358,7 +358,7 @@ def _damaged(tmp_path: Path, change) -> subprocess.CompletedProcess:
 
 def test_flipped_index_byte_is_refused(tmp_path):
     def flip(data, offset, blob):
-        data[offset + 64 + 5] ^= 0x10  # inside the modules table
+        data[offset + 80 + 5] ^= 0x10  # inside the modules table (after the 80-byte header)
     result = _damaged(tmp_path, flip)
     assert result.returncode == 70
     assert "corrupt packed resources: index CRC-32 mismatch" in result.stderr

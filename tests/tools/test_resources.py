@@ -35,7 +35,7 @@ def test_round_trip_sorted_and_aligned():
 def test_header_fields():
     data = _blob()
     magic, version, header_size, size = struct.unpack_from("<8sIIQ", data)
-    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 2, 64, len(data))
+    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 3, 80, len(data))
 
 
 def test_compressed_module_code_round_trips():
@@ -126,3 +126,26 @@ def test_payload_outside_blob_is_refused():
     struct.pack_into("<I", data, 60, zlib.crc32(bytes(data[:index_end])))
     with pytest.raises(r.FormatError, match="outside the payloads"):
         r.Blob(bytes(data))
+
+
+def test_extension_and_library_entries_round_trip():
+    data = r.write({
+        "modules": [r.Entry("pkg._speedups", b"\x7fELF-module", b"pkg-1.0.whl/pkg/_speedups.so\nlibdep.so", r.EXTENSION)],
+        "libraries": [r.Entry("libdep.so", b"\x7fELF-library")],
+    })
+    blob = r.Blob(data)
+    record = blob.find("modules", "pkg._speedups")
+    payload, load_list = blob.payload(record)
+    assert bytes(payload) == b"\x7fELF-module" and bytes(load_list).split(b"\n") == [b"pkg-1.0.whl/pkg/_speedups.so", b"libdep.so"]
+    assert bytes(blob.payload(blob.find("libraries", "libdep.so"))[0]) == b"\x7fELF-library"
+
+
+@pytest.mark.parametrize("flags", [r.EXTENSION | r.SOURCE, r.EXTENSION | r.NAMESPACE, r.EXTENSION | r.COMPRESSED])
+def test_extension_entries_refuse_other_flags(flags):
+    with pytest.raises(ValueError, match="invalid flags"):
+        r.write({"modules": [r.Entry("m", b"\x7fELF....", b"o", flags)]})
+
+
+def test_library_entries_take_no_flags():
+    with pytest.raises(ValueError, match="invalid flags"):
+        r.write({"libraries": [r.Entry("libx.so", b"x", None, r.EXTENSION)]})

@@ -102,7 +102,7 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
 
 # --- Wheels ------------------------------------------------------------------------------------
 
-_EXTENSION_SUFFIX = re.compile(r"\.(cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|abi3)?\.so$")
+_EXTENSION_SUFFIX = re.compile(r"(\.cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|\.abi3)?\.so$")
 ENTRY_POINT_MODULE = "_rps_main"
 
 

@@ -128,7 +128,7 @@ def read_requirements(text: str, path: str) -> tuple[list[Package], list[str]]:
             continue
         if content.startswith("-"):
             continue  # other pip options (--no-binary, -c ...) do not change which files are locked
-        match = _REQUIREMENT.match(content)
+        match = _REQUIREMENT.match(_HASH.sub("", content).strip())
         if not match:
             raise LockError(f"{where}: {content!r} is not pinned as name==version; a lock lists every "
                             "package with == and its --hash values (pip-compile --generate-hashes, or "

@@ -33,7 +33,7 @@ from tools.audit import audit  # noqa: E402
 
 _ELF_MAGIC = b"\x7fELF"
 # python -c "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES)" on Linux.
-EXTENSION_SUFFIX = re.compile(r"\.(cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|abi3)?\.so$")
+EXTENSION_SUFFIX = re.compile(r"(\.cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|\.abi3)?\.so$")
 
 
 class WheelError(Exception):

@@ -22,7 +22,7 @@ def _pypi_package_impl(ctx):
     status = ctx.attr.status
     if status == "skip":
         # Its environment marker excludes this platform: nothing of it goes into the binary.
-        return [PyPIPackageInfo(wheels = depset(transitive = transitive)), DefaultInfo()]
+        return [PyPIPackageInfo(wheels = depset(transitive = transitive)), DefaultInfo(files = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps]))]
     if status == "unsupported":
         fail(("%s: the target platform is none of the platforms wheels are chosen for (%s); build " +
               "with --platforms=@rules_py_standalone//platforms:<name>") % (where, ctx.attr.configurations))
@@ -60,9 +60,11 @@ def _pypi_package_impl(ctx):
         inspection = inspection,
         label = str(ctx.label),
     )
+    wheels = depset([own], transitive = transitive)
     return [
-        PyPIPackageInfo(wheels = depset([own], transitive = transitive)),
-        DefaultInfo(files = depset([wheel])),
+        PyPIPackageInfo(wheels = wheels),
+        # The wheel files of the package and of its dependencies (e.g. for tests that install them).
+        DefaultInfo(files = depset([wheel], transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])),
     ]
 
 pypi_package = rule(

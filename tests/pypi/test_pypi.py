@@ -1,0 +1,141 @@
+"""Real PyPI applications as standalone binaries: the same output as under stock CPython with the
+same wheels installed, C extension modules loaded from memory, nothing read or written on disk."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SAMPLE = '''import sys
+
+
+def greet(name:str)->str:
+    return  "Hello, %s!"%name
+if __name__=="__main__": print(greet(sys.argv[1]))
+'''
+
+
+def _path(variable: str) -> str:
+    return os.path.abspath(os.environ[variable])
+
+
+@pytest.fixture(scope="module")
+def site_packages(tmp_path_factory) -> Path:
+    """The locked wheels installed the simple way (unzipped), for stock CPython."""
+    site = tmp_path_factory.mktemp("site-packages")
+    for wheel in os.environ["WHEELS"].split():
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
+    return site
+
+
+def _stock(site: Path, *args: str, cwd=None) -> subprocess.CompletedProcess:
+    python = os.path.join(_path("DISTRIBUTION"), "install", "bin", "python3.13")
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "PYTHONUTF8": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([python, "-s", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def _binary(variable: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([_path(variable), *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={"PATH": "/usr/bin:/bin"})
+
+
+def _console_script(module: str, function: str) -> str:
+    return f"import sys; from {module} import {function}; sys.argv[0] = {module!r}; sys.exit({function}())"
+
+
+def test_c_extensions_match_stock_cpython(site_packages):
+    inside = _binary("EXTENSIONS_APP")
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock(site_packages, _path("EXTENSIONS_APP_PY"))
+    assert stock.returncode == 0, stock.stderr
+    assert inside.stdout == stock.stdout
+    result = json.loads(inside.stdout)
+    assert result["speedups"] is True                          # markupsafe._speedups did the escaping
+    assert result["yaml_loader"] == "yaml._yaml"               # CSafeLoader is libyaml's
+    assert result["solve"] == [2.0, 3.0] and result["product"] == [[10.0, 5.0], [5.0, 5.0]]
+
+
+def test_pygmentize_console_script(site_packages, tmp_path):
+    source = tmp_path / "sample.py"
+    source.write_text(SAMPLE)
+    inside = _binary("PYGMENTIZE", "-f", "html", "-O", "full", "-o", str(tmp_path / "inside.html"), str(source))
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock(site_packages, "-c", _console_script("pygments.cmdline", "main"),
+                   "-f", "html", "-O", "full", "-o", str(tmp_path / "stock.html"), str(source))
+    assert stock.returncode == 0, stock.stderr
+    html = (tmp_path / "inside.html").read_bytes()
+    assert html == (tmp_path / "stock.html").read_bytes()
+    assert b'<span class="k">def</span>' in html
+
+
+def test_black_formats_like_stock_black(site_packages, tmp_path):
+    for name in ("inside", "stock"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "sample.py").write_text(SAMPLE)
+    inside = _binary("BLACK", "--quiet", "sample.py", cwd=tmp_path / "inside")
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock(site_packages, "-c", _console_script("black", "patched_main"), "--quiet", "sample.py",
+                   cwd=tmp_path / "stock")
+    assert stock.returncode == 0, stock.stderr
+    formatted = (tmp_path / "inside" / "sample.py").read_text()
+    assert formatted == (tmp_path / "stock" / "sample.py").read_text() != SAMPLE
+    assert 'return "Hello, %s!" % name' in formatted
+    version = _binary("BLACK", "--version")
+    stock_version = _stock(site_packages, "-c", _console_script("black", "patched_main"), "--version")
+    assert version.returncode == 0 and version.stdout == stock_version.stdout
+    assert re.match(r"black, \d+\.\d+", version.stdout)
+
+
+def test_rich_renders_like_stock_rich(site_packages, tmp_path):
+    inside = _binary("RICH_APP", str(tmp_path / "inside.txt"))
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock(site_packages, _path("RICH_APP_PY"), str(tmp_path / "stock.txt"))
+    assert stock.returncode == 0, stock.stderr
+    rendered = (tmp_path / "inside.txt").read_text()
+    assert rendered == (tmp_path / "stock.txt").read_text()
+    assert "Packages" in rendered and "numpy" in rendered and "\x1b[" in rendered
+
+
+# Libraries the manylinux wheels' extension modules need from the system (numpy: the C++ and GCC
+# runtimes), which the dynamic loader opens by their standard paths.
+_SYSTEM = re.compile(r"^/etc/ld\.so\.cache$|^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?"
+                     r"(libc|libm|libpthread|libdl|librt|libutil|libstdc\+\+|libgcc_s|libz)\.so[.\d]*$|"
+                     r"^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?ld-linux[-\w.]*\.so\.\d+$")
+
+
+def test_extensions_load_from_memory_only(tmp_path):
+    binary = tmp_path / "app"
+    shutil.copy(_path("EXTENSIONS_APP"), binary)
+    strace = _path("STRACE")
+    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    log = tmp_path / "strace.log"
+    result = subprocess.run(
+        [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
+         "trace=open,openat,creat,write,writev,pwrite64,mkdir,rename,unlink", "--", str(binary)],
+        capture_output=True, text=True, cwd=tmp_path, env={"LD_LIBRARY_PATH": str(libunwind)}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    opened, writes = [], []
+    for line in lines:
+        call = re.match(r"^\d+\s+(\w+)\((.*)$", line)
+        if not call or "= -1" in line:
+            continue
+        name, rest = call.groups()
+        if name.startswith("open") or name == "creat":
+            path = re.search(r'"([^"]*)"', rest).group(1)
+            if path != str(binary) and not path.startswith("/proc/") and not _SYSTEM.match(path):
+                opened.append(line)
+        elif name.startswith(("write", "pwrite")):
+            target = re.match(r"(\d+)<([^>]*)>", rest)
+            # stdout (the result) and the memory files the runtime fills with shared objects.
+            if target and target.group(1) != "1" and not target.group(2).startswith("/memfd:rps:"):
+                writes.append(line)
+    assert any("/memfd:rps:" in line for line in lines)  # the trace covers the loading
+    assert opened == [], "\n".join(opened)
+    assert writes == [], "\n".join(writes)

@@ -1,0 +1,35 @@
+"""tools/wheel/inspect_wheel: which shared objects are extension modules, and their load order."""
+
+from tools.wheel import inspect_wheel as iw
+
+
+def test_installed_paths():
+    assert iw.installed_path("pkg/mod.py") == "pkg/mod.py"
+    assert iw.installed_path("pkg-1.data/platlib/pkg/_c.so") == "pkg/_c.so"
+    assert iw.installed_path("pkg-1.data/scripts/tool") is None
+
+
+def test_extension_modules_and_vendored_libraries():
+    assert iw.is_extension_module("numpy/_core/_multiarray_umath.cpython-313-x86_64-linux-gnu.so")
+    assert iw.is_extension_module("pkg/_speedups.abi3.so") and iw.is_extension_module("pkg/plain.so")
+    assert not iw.is_extension_module("numpy.libs/libscipy_openblas64_-56d6093b.so")
+
+
+def test_load_order_puts_each_library_after_its_needs():
+    objects = {
+        "pkg/_ext.cpython-313-x86_64-linux-gnu.so": (None, ["libblas-1.so", "libc.so.6"]),
+        "pkg.libs/libblas-1.so": ("libblas-1.so", ["libgfortran-2.so.5"]),
+        "pkg.libs/libgfortran-2.so.5": ("libgfortran-2.so.5", ["libquadmath-3.so.0"]),
+        "pkg.libs/libquadmath-3.so.0": ("libquadmath-3.so.0", []),
+        "pkg/_other.cpython-313-x86_64-linux-gnu.so": (None, ["libc.so.6"]),
+    }
+    orders = iw.load_orders(objects, ["pkg/_ext.cpython-313-x86_64-linux-gnu.so", "pkg/_other.cpython-313-x86_64-linux-gnu.so"])
+    assert orders["pkg/_ext.cpython-313-x86_64-linux-gnu.so"] == [
+        "pkg.libs/libquadmath-3.so.0", "pkg.libs/libgfortran-2.so.5", "pkg.libs/libblas-1.so"]
+    assert orders["pkg/_other.cpython-313-x86_64-linux-gnu.so"] == []
+
+
+def test_wheel_policy_allows_the_manylinux_runtime_but_keeps_the_glibc_floor():
+    policy = iw.wheel_policy(iw.audit.load_policy("linux_x86_64_gnu"))
+    assert policy.allows_library("libstdc++.so.6") and not policy.allows_library("libssl.so.3")
+    assert policy.max_symbol_versions["GLIBC"] == "2.17" and policy.max_symbol_versions["GLIBCXX"] == "3.4.19"
