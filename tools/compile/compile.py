@@ -150,6 +150,7 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
             else:
                 files.append(("wheel/" + path, local, origin))
     module_set = collect.map_files(files, ["wheel"])
+    by_name = {m.name: m for m in module_set.modules}
     for path, local, origin in extensions:
         parts = path.split("/")
         stem = _EXTENSION_SUFFIX.sub("", parts[-1])
@@ -159,8 +160,13 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
         is_package = stem == "__init__"
         name = ".".join(name_parts[:-1] if is_package else name_parts)
         libs = tuple(os.path.basename(m) for m in inspection["extensions"][path])
-        module_set.modules.append(collect.ModuleFile(name, local, is_package, origin, libs))
-    module_set.modules.sort(key=lambda m: m.name)
+        # Like CPython's path finder, an extension module wins over a .py file of the same name
+        # (mypyc-compiled wheels such as black ship both).
+        by_name[name] = collect.ModuleFile(name, local, is_package, origin, libs)
+        for i in range(1, len(name.split("."))):
+            parent = ".".join(name.split(".")[:i])
+            by_name.setdefault(parent, collect.ModuleFile(parent, None, True, f"namespace package {filename}/{parent}"))
+    module_set.modules = sorted(by_name.values(), key=lambda m: m.name)
     packed = {"modules": len(module_set.modules), "resources": len(module_set.resources),
               "metadata": len(module_set.metadata), "extensions": len(extensions), "libraries": len(libraries)}
     return module_set, libraries, {"dist": wheel["dist"], "version": wheel["version"], "wheel": filename, "packed": packed}
