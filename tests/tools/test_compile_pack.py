@@ -148,3 +148,49 @@ def test_namespace_package_yields_to_stdlib(tmp_path, stdlib):
     blob = resources.Blob(out.read_bytes())
     assert blob.find("modules", "json").flags & resources.PACKAGE
     assert not blob.find("modules", "json").flags & resources.NAMESPACE
+
+
+def _wheel(tmp_path, members):
+    import zipfile
+    path = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return {"path": str(path), "filename": path.name, "dist": "demo", "version": "1.0", "inspection": None}
+
+
+def test_wheel_members_become_modules_data_and_metadata(tmp_path):
+    from tools.compile import compile as compile_tool
+    wheel = _wheel(tmp_path, {
+        "demo/__init__.py": "X = 1\n",
+        "demo/data/table.txt": "rows\n",
+        "demo/__pycache__/__init__.cpython-313.pyc": "stale",
+        "demo-1.0.data/purelib/demo_extra.py": "Y = 2\n",
+        "demo-1.0.data/scripts/demo": "#!python\n",
+        "demo-1.0.dist-info/METADATA": "Name: demo\nVersion: 1.0\n",
+        "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\ndemo-cli = demo.cli:main\n",
+    })
+    module_set, libraries, package = compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
+    assert [m.name for m in module_set.modules] == ["demo", "demo_extra"]
+    assert [r.name for r in module_set.resources] == ["demo/data/table.txt"]
+    assert [r.name for r in module_set.metadata] == ["demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/entry_points.txt"]
+    assert libraries == [] and package["packed"]["modules"] == 2
+    source = compile_tool.entry_point_source({"console_script": "demo-cli"}, module_set.metadata)
+    assert "import demo.cli as _module" in source and "sys.exit(_module.main())" in source
+
+
+def test_unknown_console_script_lists_the_known_ones(tmp_path):
+    from tools.collect import collect
+    from tools.compile import compile as compile_tool
+    wheel = _wheel(tmp_path, {"demo-1.0.dist-info/entry_points.txt": "[console_scripts]\ndemo-cli = demo.cli:main\n"})
+    module_set, _, _ = compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
+    with pytest.raises(collect.CollectError, match="no package in deps declares it; .* are: demo-cli"):
+        compile_tool.entry_point_source({"console_script": "nope"}, module_set.metadata)
+
+
+def test_wheel_member_outside_site_packages_is_refused(tmp_path):
+    from tools.collect import collect
+    from tools.compile import compile as compile_tool
+    wheel = _wheel(tmp_path, {"../evil.py": "x"})
+    with pytest.raises(collect.CollectError, match="outside site-packages"):
+        compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
