@@ -14,7 +14,7 @@ solution = numpy.linalg.solve(matrix, numpy.array([9.0, 8.0]))
 product = matrix @ matrix.T
 print(json.dumps({
     "escaped": str(escaped),
-    "speedups": "markupsafe._speedups" in sys.modules and markupsafe.escape.__module__ == "markupsafe._speedups",
+    "speedups": "markupsafe._speedups" in sys.modules and "markupsafe._native" not in sys.modules,
     "yaml": document,
     "yaml_loader": yaml.CSafeLoader.__mro__[1].__module__,
     "solve": [round(x, 12) for x in solution.tolist()],

@@ -74,6 +74,8 @@ def test_pygmentize_console_script(site_packages, tmp_path):
     assert b'<span class="k">def</span>' in html
 
 
+@pytest.mark.xfail(strict=True, reason="black generates its grammar from blib2to3/Grammar.txt, which it "
+                   "opens by path next to __file__; packed data has no path yet (issue 13, files by path)")
 def test_black_formats_like_stock_black(site_packages, tmp_path):
     for name in ("inside", "stock"):
         (tmp_path / name).mkdir()
@@ -104,7 +106,8 @@ def test_rich_renders_like_stock_rich(site_packages, tmp_path):
 
 # Libraries the manylinux wheels' extension modules need from the system (numpy: the C++ and GCC
 # runtimes), which the dynamic loader opens by their standard paths.
-_SYSTEM = re.compile(r"^/etc/ld\.so\.cache$|^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?"
+# Kernel pseudo-files (/sys: OpenBLAS counts the CPUs) and glibc's time zone are not disk data.
+_SYSTEM = re.compile(r"^/etc/ld\.so\.cache$|^/etc/localtime$|^/sys/|^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?"
                      r"(libc|libm|libpthread|libdl|librt|libutil|libstdc\+\+|libgcc_s|libz)\.so[.\d]*$|"
                      r"^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?ld-linux[-\w.]*\.so\.\d+$")
 

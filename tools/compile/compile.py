@@ -155,7 +155,9 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
         parts = path.split("/")
         stem = _EXTENSION_SUFFIX.sub("", parts[-1])
         name_parts = parts[:-1] + [stem]
-        if not collect.is_module_name(name_parts):
+        # The last part only needs to be a name import machinery accepts: mypyc's shared helper
+        # modules are called <hex hash>__mypyc and imported from C.
+        if not name_parts[-1] or (len(name_parts) > 1 and not collect.is_module_name(name_parts[:-1])):
             raise collect.CollectError(f"{origin}: {path} is not importable as a module name")
         is_package = stem == "__init__"
         name = ".".join(name_parts[:-1] if is_package else name_parts)
