@@ -1,18 +1,21 @@
 """tools/wheel/inspect_wheel: which shared objects are extension modules, and their load order."""
 
 from tools.wheel import inspect_wheel as iw
+from tools.wheel import layout
 
 
 def test_installed_paths():
-    assert iw.installed_path("pkg/mod.py") == "pkg/mod.py"
-    assert iw.installed_path("pkg-1.data/platlib/pkg/_c.so") == "pkg/_c.so"
-    assert iw.installed_path("pkg-1.data/scripts/tool") is None
+    assert layout.installed_path("pkg/mod.py") == "pkg/mod.py"
+    assert layout.installed_path("pkg-1.data/platlib/pkg/_c.so") == "pkg/_c.so"
+    assert layout.installed_path("pkg-1.data/scripts/tool") is None
 
 
 def test_extension_modules_and_vendored_libraries():
-    assert iw.is_extension_module("numpy/_core/_multiarray_umath.cpython-313-x86_64-linux-gnu.so")
-    assert iw.is_extension_module("pkg/_speedups.abi3.so") and iw.is_extension_module("pkg/plain.so")
-    assert not iw.is_extension_module("numpy.libs/libscipy_openblas64_-56d6093b.so")
+    assert layout.is_extension_module("numpy/_core/_multiarray_umath.cpython-313-x86_64-linux-gnu.so")
+    assert layout.is_extension_module("pkg/_speedups.abi3.so") and layout.is_extension_module("pkg/plain.so")
+    assert not layout.is_extension_module("numpy.libs/libscipy_openblas64_-56d6093b.so")
+    assert layout.module_name("black/__init__.cpython-313-x86_64-linux-gnu.so") == (["black"], True)
+    assert layout.module_name("85cae5__mypyc.cpython-313-x86_64-linux-gnu.so") == (["85cae5__mypyc"], False)
 
 
 def test_load_order_puts_each_library_after_its_needs():

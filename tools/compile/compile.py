@@ -25,7 +25,6 @@ import configparser
 import json
 import marshal
 import os
-import re
 import sys
 import tempfile
 import zipfile
@@ -34,6 +33,7 @@ import zipfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools.collect import collect  # noqa: E402
 from tools.pack import resources  # noqa: E402
+from tools.wheel import layout  # noqa: E402
 
 BUNDLE_FORMAT = "rps-bundle-2"
 _PARALLEL_THRESHOLD = 64
@@ -102,16 +102,7 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
 
 # --- Wheels ------------------------------------------------------------------------------------
 
-_EXTENSION_SUFFIX = re.compile(r"(\.cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|\.abi3)?\.so$")
 ENTRY_POINT_MODULE = "_rps_main"
-
-
-def _installed_path(member: str) -> str | None:
-    """Where a wheel member goes in site-packages (None: not there, e.g. .data/scripts)."""
-    parts = member.split("/")
-    if len(parts) > 2 and parts[0].endswith(".data"):
-        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
-    return member
 
 
 def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list[collect.ResourceFile], dict]:
@@ -129,7 +120,7 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
     files, extensions, libraries = [], [], []
     with archive:
         for info in archive.infolist():
-            path = _installed_path(info.filename)
+            path = layout.installed_path(info.filename)
             if path is None or info.is_dir() or path.endswith(".pyc") or "/__pycache__/" in "/" + path:
                 continue
             parts = path.split("/")
@@ -144,7 +135,7 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
                 extensions.append((path, local, origin))
             elif path in inspection["libraries"]:
                 libraries.append(collect.ResourceFile(os.path.basename(path), local, origin))
-            elif _EXTENSION_SUFFIX.search(parts[-1]) and not wheel.get("inspection"):
+            elif layout.is_extension_module(path) and not wheel.get("inspection"):
                 raise collect.CollectError(f"{filename}: {info.filename} is a compiled extension module in a wheel "
                                            "tagged as pure Python; the wheel's tags are wrong")
             else:
@@ -152,15 +143,12 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
     module_set = collect.map_files(files, ["wheel"])
     by_name = {m.name: m for m in module_set.modules}
     for path, local, origin in extensions:
-        parts = path.split("/")
-        stem = _EXTENSION_SUFFIX.sub("", parts[-1])
-        name_parts = parts[:-1] + [stem]
+        name_parts, is_package = layout.module_name(path)
         # The last part only needs to be a name import machinery accepts: mypyc's shared helper
         # modules are called <hex hash>__mypyc and imported from C.
-        if not name_parts[-1] or (len(name_parts) > 1 and not collect.is_module_name(name_parts[:-1])):
+        if not name_parts or not name_parts[-1] or (len(name_parts) > 1 and not collect.is_module_name(name_parts[:-1])):
             raise collect.CollectError(f"{origin}: {path} is not importable as a module name")
-        is_package = stem == "__init__"
-        name = ".".join(name_parts[:-1] if is_package else name_parts)
+        name = ".".join(name_parts)
         libs = tuple(os.path.basename(m) for m in inspection["extensions"][path])
         # Like CPython's path finder, an extension module wins over a .py file of the same name
         # (mypyc-compiled wheels such as black ship both).

@@ -19,7 +19,6 @@ import dataclasses
 import io
 import json
 import os
-import re
 import sys
 import tempfile
 import zipfile
@@ -30,10 +29,9 @@ from elftools.elf.elffile import ELFFile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools.audit import audit  # noqa: E402
+from tools.wheel.layout import installed_path, is_extension_module  # noqa: E402
 
 _ELF_MAGIC = b"\x7fELF"
-# python -c "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES)" on Linux.
-EXTENSION_SUFFIX = re.compile(r"(\.cpython-\d+[a-z]*-[A-Za-z0-9_]+-linux-[a-z]+|\.abi3)?\.so$")
 
 
 class WheelError(Exception):
@@ -55,19 +53,6 @@ def _dynamic(data: bytes, member: str) -> tuple[str | None, list[str]]:
         return soname, needed
     except (ELFError, ValueError, OSError) as e:
         raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
-
-
-def installed_path(member: str) -> str | None:
-    """Where a wheel member goes in site-packages (None: not installed there, e.g. scripts)."""
-    parts = member.split("/")
-    if len(parts) > 2 and parts[0].endswith(".data"):
-        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
-    return member
-
-
-def is_extension_module(path: str) -> bool:
-    parts = path.split("/")
-    return bool(EXTENSION_SUFFIX.search(parts[-1])) and not any(p.endswith(".libs") for p in parts[:-1])
 
 
 # What manylinux2014 (PEP 599) lets a wheel's shared objects need from the system besides libc:
