@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
+load("//rules/private/pypi:repositories.bzl", "pypi_lock_repository")
 load("//toolchains/private:cpython_sources_repos.bzl", "cpython_sources_repos")
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
 load("//toolchains/private:python_build_standalone_repository.bzl", _python_build_standalone_archive = "python_build_standalone_archive")
@@ -46,3 +47,20 @@ def python_build_standalone_archive(**kwargs):
         register_toolchains("@pbs_3_12//:toolchain")
     """
     _python_build_standalone_archive(**kwargs)
+
+def pypi_lock(name, requirements = None, lock = None, uv_lock = None, index_url = None):
+    """PyPI packages from a lock file (WORKSPACE mode; docs/pypi.md). Then, in WORKSPACE:
+
+        load("@<name>//:repositories.bzl", "pypi_repositories")
+        pypi_repositories()
+
+    and `@<name>//<package>` goes in a binary's deps.
+
+    Args:
+      name: the hub repository's name.
+      requirements: a hashed requirements file.
+      lock: a PEP 751 pylock.toml (or a uv.lock).
+      uv_lock: a uv.lock.
+      index_url: index for the files of a hashed requirements file (default: pip's configuration, else PyPI).
+    """
+    pypi_lock_repository(name = name, requirements = requirements, lock = lock, uv_lock = uv_lock, index_url = index_url)

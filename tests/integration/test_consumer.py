@@ -270,3 +270,84 @@ def test_consumer_uses_a_python_build_standalone_archive(consumer: Workspace, tm
     module.write_text(base + PBS_MODULE.format(archive=archive, sha256="0" * 64))
     failed = consumer.bazel("build", "//:app", expect_failure=True)
     assert sha256 in failed.stderr and "0" * 64 in failed.stderr
+
+
+PYPI_BUILD = """
+py_standalone_binary(
+    name = "markup",
+    srcs = ["markup.py"],
+    deps = ["@pypi//markupsafe"],
+)
+
+py_standalone_binary(
+    name = "pygmentize",
+    console_script = "pygmentize",
+    deps = ["@pypi//pygments"],
+)
+
+py_standalone_binary(
+    name = "no_such_script",
+    console_script = "nope",
+    deps = ["@pypi//pygments"],
+)
+"""
+
+PYPI_MARKUP = "import sys\nimport markupsafe\nprint(markupsafe.escape('<b>'), 'markupsafe._speedups' in sys.modules)\n"
+
+PYPI_MODULE = PBS_MODULE + """
+pypi = use_extension("@rules_py_standalone//rules:extensions.bzl", "pypi")
+pypi.lock(name = "pypi", requirements = "//:requirements.txt")
+use_repo(pypi, "pypi")
+"""
+
+PYPI_WORKSPACE = """\
+workspace(name = "consumer")
+
+local_repository(name = "rules_py_standalone", path = "{repo}")
+
+load("@rules_py_standalone//toolchains:repositories.bzl", "rules_py_standalone_dependencies")
+
+rules_py_standalone_dependencies()
+
+load("@rules_py_standalone//toolchains:repositories.bzl", "pypi_lock", "python_build_standalone_archive", "rules_py_standalone_toolchains")
+
+python_build_standalone_archive(name = "pbs", urls = ["file://{archive}"], sha256 = "{sha256}")
+
+register_toolchains("@pbs//:toolchain")
+
+rules_py_standalone_toolchains()
+
+pypi_lock(name = "pypi", requirements = "//:requirements.txt")
+
+load("@pypi//:repositories.bzl", "pypi_repositories")
+
+pypi_repositories()
+"""
+
+
+# A distribution from an archive of our own build, so that no CPython is compiled here.
+def test_consumer_uses_pypi_packages(consumer: Workspace, tmp_path: Path) -> None:
+    distribution = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
+    archive, sha256 = _pbs_archive(tmp_path, distribution)
+    lock = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["PYPI_LOCK"])
+    (consumer.root / "requirements.txt").write_text(lock.read_text())
+    (consumer.root / "markup.py").write_text(PYPI_MARKUP)
+    with (consumer.root / "BUILD.bazel").open("a") as build:
+        build.write(PYPI_BUILD)
+    if (consumer.root / "MODULE.bazel").exists():
+        with (consumer.root / "MODULE.bazel").open("a") as module:
+            module.write(PYPI_MODULE.format(archive=archive, sha256=sha256))
+    else:
+        (consumer.root / "WORKSPACE").write_text(PYPI_WORKSPACE.format(repo=_repo_root(), archive=archive, sha256=sha256))
+
+    done = consumer.bazel("run", "//:markup")
+    assert done.stdout == "&lt;b&gt; True\n"  # the C speedups, loaded from memory
+    done = consumer.bazel("run", "//:pygmentize", "--", "-V")
+    assert done.stdout.startswith("Pygments version 2.21.0")
+
+    failed = consumer.bazel("build", "//:no_such_script", expect_failure=True)
+    assert "console_script = 'nope': no package in deps declares it" in failed.stderr
+    assert "pygmentize" in failed.stderr
+    failed = consumer.bazel("build", "--platforms=@rules_py_standalone//platforms:linux_x86_64_musl", "//:markup",
+                            expect_failure=True)
+    assert "has compiled extension modules, and musl binaries are fully static" in failed.stderr
