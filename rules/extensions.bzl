@@ -17,7 +17,7 @@ def _pypi_impl(module_ctx):
                 fail("pypi.lock(name = %r) is declared twice (%s and %s); give each lock its own name" % (tag.name, hubs[tag.name], mod.name))
             hubs[tag.name] = mod.name
             lock, kind = lock_of(tag, "pypi.lock(name = %r) in %s" % (tag.name, mod.name))
-            declare_pypi_repos(tag.name, plan_lock(module_ctx, tag.name, lock, kind, tag.index_url))
+            declare_pypi_repos(tag.name, plan_lock(module_ctx, tag.name, lock, kind, tag.index_url, tag.requirements_in))
     return module_ctx.extension_metadata(reproducible = True)
 
 pypi = module_extension(
@@ -30,6 +30,7 @@ pypi = module_extension(
                 "lock": attr.label(doc = "A PEP 751 pylock.toml, or a uv.lock."),
                 "name": attr.string(mandatory = True, doc = "Name of the hub repository: @<name>//<package>."),
                 "requirements": attr.label(doc = "A requirements file with hashes (pip-compile/uv pip compile --generate-hashes)."),
+                "requirements_in": attr.label(doc = "The input the lock was made from by tools/lock: the build fails when the lock is stale."),
                 "uv_lock": attr.label(doc = "A uv.lock."),
             },
             doc = "One lock file: its packages become @<name>//<package>.",

@@ -6,6 +6,7 @@ load("//rules/private/pypi:repositories.bzl", "pypi_lock_repository")
 load("//toolchains/private:cpython_sources_repos.bzl", "cpython_sources_repos")
 load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
 load("//toolchains/private:python_build_standalone_repository.bzl", _python_build_standalone_archive = "python_build_standalone_archive")
+load("//toolchains/private:uv_repos.bzl", "uv_repos")
 load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
 def rules_py_standalone_dependencies():
@@ -25,6 +26,7 @@ def rules_py_standalone_dependencies():
         sha256 = "218efe8ee736d26a3572663b374a253c012b716d8af0c07e842e82f238a0a7ee",
     )
     pypi_wheels_repos()
+    uv_repos()
     zig_sdk_repos()
     cpython_sources_repos()
 
@@ -48,7 +50,7 @@ def python_build_standalone_archive(**kwargs):
     """
     _python_build_standalone_archive(**kwargs)
 
-def pypi_lock(name, requirements = None, lock = None, uv_lock = None, index_url = None):
+def pypi_lock(name, requirements = None, lock = None, uv_lock = None, index_url = None, requirements_in = None):
     """PyPI packages from a lock file (WORKSPACE mode; docs/pypi.md). Then, in WORKSPACE:
 
         load("@<name>//:repositories.bzl", "pypi_repositories")
@@ -62,5 +64,6 @@ def pypi_lock(name, requirements = None, lock = None, uv_lock = None, index_url 
       lock: a PEP 751 pylock.toml (or a uv.lock).
       uv_lock: a uv.lock.
       index_url: index for the files of a hashed requirements file (default: pip's configuration, else PyPI).
+      requirements_in: the input the lock was made from by tools/lock; a stale lock fails the build.
     """
-    pypi_lock_repository(name = name, requirements = requirements, lock = lock, uv_lock = uv_lock, index_url = index_url)
+    pypi_lock_repository(name = name, requirements = requirements, lock = lock, uv_lock = uv_lock, index_url = index_url, requirements_in = requirements_in)

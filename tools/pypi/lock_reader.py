@@ -237,6 +237,8 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple"
 def _pip_conf_indexes(env: dict[str, str]) -> tuple[list[str], list[str]]:
     """index-url and extra-index-url of pip's configuration files, in pip's order (site < user < PIP_CONFIG_FILE)."""
     import configparser
+    if env.get("PIP_CONFIG_FILE") == os.devnull:
+        return [], []  # as with pip: no configuration file at all
     home = env.get("HOME", "")
     xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     paths = ["/etc/xdg/pip/pip.conf", "/etc/pip.conf", os.path.join(home, ".pip", "pip.conf"),
@@ -269,6 +271,29 @@ def configured_indexes(env: dict[str, str], lock_indexes: list[str], index_url: 
     primary = [index_url] if index_url else env.get("PIP_INDEX_URL", "").split() or conf_index or [DEFAULT_INDEX_URL]
     extra = env.get("PIP_EXTRA_INDEX_URL", "").split() or conf_extra
     return list(dict.fromkeys(primary + extra))
+
+
+_INPUT_DIGEST = re.compile(r"^# input: (?P<name>\S+) sha256=(?P<digest>[0-9a-f]{64})$", re.M)
+
+
+def check_fresh(lock_path: str, input_path: str) -> None:
+    """A lock written by tools/lock records its input's sha256; a different input is stale."""
+    import hashlib
+    try:
+        with open(lock_path, encoding="utf-8") as f:
+            head = f.read(4096)
+        with open(input_path, "rb") as f:
+            actual = hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        raise LockError(f"{e.filename}: cannot read: {e.strerror}") from None
+    recorded = _INPUT_DIGEST.search(head)
+    update = f"update it: bazel run @rules_py_standalone//tools/lock -- {os.path.basename(input_path)}"
+    if recorded is None:
+        raise LockError(f"{lock_path}: records no input sha256, so it cannot be checked against "
+                        f"{os.path.basename(input_path)}; {update}")
+    if recorded["digest"] != actual:
+        raise LockError(f"{lock_path} is stale: it was locked from another {recorded['name']} "
+                        f"(sha256 {recorded['digest'][:12]}..., now {actual[:12]}...); {update}")
 
 
 # --- Package index pages (PEP 503 HTML, PEP 691 JSON) --------------------------------------
@@ -498,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     files.add_argument("--lock", required=True)
     files.add_argument("--format", choices=("requirements", "pylock.toml", "uv.lock"))
     files.add_argument("--index-url", help="the index the user configured (the rule's index_url)")
+    files.add_argument("--requirements-in", help="the lock's input: fail when the lock is older than it")
     files.add_argument("--out", required=True)
     planner = sub.add_parser("plan")
     planner.add_argument("--lock", required=True)
@@ -509,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:
+        if args.command == "files" and args.requirements_in:
+            check_fresh(args.lock, args.requirements_in)
         packages, indexes = read_lock(args.lock, args.format)
         if args.command == "files":
             needed = sorted({p.name for p in packages if any(not f.urls for f in p.files)})

@@ -40,7 +40,7 @@ def _run(ctx, what, arguments, environment):
     if result.return_code != 0:
         fail("%s:\n%s%s" % (what, result.stderr, result.stdout))
 
-def plan_lock(ctx, hub, lock, lock_kind, index_url):
+def plan_lock(ctx, hub, lock, lock_kind, index_url, requirements_in = None):
     """Reads `lock` (a Label) with tools/pypi/lock_reader.py: {"files": {repo: ...}, "build_files": {...}}.
 
     ctx: a module_ctx or repository_ctx. lock_kind: "lock" (pylock.toml or uv.lock by file
@@ -62,7 +62,8 @@ def plan_lock(ctx, hub, lock, lock_kind, index_url):
     work = "_%s_lock" % hub
     need_file = work + "/need.json"
     _run(ctx, "cannot read the lock %s" % lock, base + ["files", "--lock", lock_path, "--out", need_file] + fmt +
-                                                (["--index-url", index_url] if index_url else []), environment)
+                                                (["--index-url", index_url] if index_url else []) +
+                                                (["--requirements-in", ctx.path(requirements_in)] if requirements_in else []), environment)
     need = json.decode(ctx.read(need_file))
     pages = []
     if need["index_pages"]:
@@ -116,7 +117,7 @@ def pypi_repositories():
 
 def _pypi_lock_repository_impl(rctx):
     lock, kind = lock_of(rctx.attr, "pypi_lock(name = %r)" % rctx.attr.name)
-    plan = plan_lock(rctx, rctx.attr.name, lock, kind, rctx.attr.index_url)
+    plan = plan_lock(rctx, rctx.attr.name, lock, kind, rctx.attr.index_url, rctx.attr.requirements_in)
     for path, content in plan["build_files"].items():
         rctx.file(path, content)
     calls = [
@@ -132,6 +133,7 @@ pypi_lock_repository = repository_rule(
         "index_url": attr.string(),
         "lock": attr.label(allow_single_file = True),
         "requirements": attr.label(allow_single_file = True),
+        "requirements_in": attr.label(allow_single_file = True),
         "uv_lock": attr.label(allow_single_file = True),
     },
     environ = ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CONFIG_FILE"],

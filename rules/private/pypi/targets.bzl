@@ -40,3 +40,8 @@ def pypi_targets_json():
         {"platform": t.platform, "cpu": t.cpu, "libc": t.libc, "libc_version": t.libc_version, "python": t.python}
         for t in pypi_targets()
     ])
+
+def pypi_oldest_python():
+    """X.Y of the oldest CPython built here: locks resolve from it up."""
+    versions = sorted([t.python_xy for t in pypi_targets()], key = lambda v: [int(p) for p in v.split(".")])
+    return versions[0]
