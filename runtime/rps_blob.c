@@ -291,15 +291,11 @@ static PyObject *blob_names(PyObject *self, PyObject *const *args, Py_ssize_t na
 #endif
 #define RPS_MFD_CLOEXEC 1u
 
-static const char NO_MEMFD[] =
-    "this system cannot run code from memory files (%s: %s); extension modules from wheels need "
-    "memfd_create (Linux 3.17+) and executable memory files (sysctl vm.memfd_noexec 0 or 1); "
-    "see docs/pypi.md, \"C extensions\"";
-
 /* A memory file holding entry i of table t; its path (/proc/self/fd/N) in `path`. Returns the fd,
- * or -1 with an ImportError set. The path is one the dynamic loader has not loaded yet: glibc
- * matches dlopen() names against loaded objects before opening anything, so a number reused
- * after the program closed an earlier memfd must not alias that object. */
+ * or -1 with an exception set (OSError with the errno when there is no memfd_create). The path is
+ * one the dynamic loader has not loaded yet: glibc matches dlopen() names against loaded objects
+ * before opening anything, so a number reused after the program closed an earlier memfd must not
+ * alias that object. */
 static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
 #ifdef SYS_memfd_create
     const unsigned char *r = record(t, i);
@@ -307,7 +303,7 @@ static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
     snprintf(name, sizeof name, "rps:%.*s", (int)(u32(r + 4) < 48 ? u32(r + 4) : 48), (const char *)blob + u32(r));
     int fd = (int)syscall(SYS_memfd_create, name, RPS_MFD_CLOEXEC);
     if (fd < 0) {
-        PyErr_Format(PyExc_ImportError, NO_MEMFD, "memfd_create", strerror(errno));
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd_create");
         return -1;
     }
     const unsigned char *data = blob + u32(r + 8);
@@ -318,8 +314,8 @@ static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
         if (n <= 0) {
             int saved = errno;
             close(fd);
-            PyErr_Format(PyExc_ImportError, "cannot fill a memory file for '%.*s': %s", (int)u32(r + 4),
-                         (const char *)blob + u32(r), strerror(saved));
+            errno = saved ? saved : EIO;
+            PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd write");
             return -1;
         }
         data += n;
@@ -333,18 +329,20 @@ static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
         int other = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
         close(fd);
         if (other < 0) {
-            PyErr_Format(PyExc_ImportError, "cannot duplicate a memory file: %s", strerror(errno));
+            PyErr_SetFromErrnoWithFilename(PyExc_OSError, "fcntl");
             return -1;
         }
         fd = other;
     }
 #else
-    PyErr_Format(PyExc_ImportError, NO_MEMFD, "memfd_create", "not available on this architecture");
+    errno = ENOSYS;
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd_create");
     return -1;
 #endif
 }
 
-/* memory_file(table, index) -> (fd, "/proc/self/fd/N"); the caller closes fd after loading it. */
+/* memory_file(table, index) -> (fd, "/proc/self/fd/N") of a memory file holding the entry's data
+ * (CRC-checked); the caller closes fd once the file is loaded. */
 static PyObject *blob_memory_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) return PyErr_Format(PyExc_TypeError, "memory_file(table, index)");
     int t = (int)PyLong_AsLong(args[0]);
@@ -358,28 +356,26 @@ static PyObject *blob_memory_file(PyObject *self, PyObject *const *args, Py_ssiz
     return Py_BuildValue("(is)", fd, path);
 }
 
-/* load_library(index) -> None: dlopen()s entry `index` of the libraries table once, so that the
- * extension modules needing it find it by its soname (glibc matches DT_NEEDED entries against
- * the sonames of loaded objects before searching any path). */
+/* crc32(table, index) -> the entry's recorded CRC-32 (names its file in the extension cache). */
+static PyObject *blob_crc32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "crc32(table, index)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(t, i) < 0) return NULL;
+    return PyLong_FromUnsignedLong(u32(record(t, i) + 28));
+}
+
+/* load_library(path) -> None: dlopen()s a shared library for good (RTLD_NOW | RTLD_LOCAL), so that
+ * the extension modules needing it find it by its soname: glibc matches DT_NEEDED entries
+ * against the sonames of loaded objects before searching any path. ImportError with dlerror(). */
 static PyObject *blob_load_library(PyObject *self, PyObject *arg) {
-    static unsigned char *loaded;
-    Py_ssize_t i = PyLong_AsSsize_t(arg);
-    if ((i == -1 && PyErr_Occurred()) || index_arg(RPS_TABLE_LIBRARIES, i) < 0) return NULL;
-    if (!loaded && !(loaded = PyMem_RawCalloc(tables[RPS_TABLE_LIBRARIES].count, 1))) return PyErr_NoMemory();
-    if (loaded[i]) Py_RETURN_NONE;
-    if (verify(RPS_TABLE_LIBRARIES, i) < 0) return NULL;
-    char path[64];
-    int fd = memory_file(RPS_TABLE_LIBRARIES, i, path, sizeof path);
-    if (fd < 0) return NULL;
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    close(fd);
-    if (!handle) {
-        const unsigned char *r = record(RPS_TABLE_LIBRARIES, i);
+    const char *path = PyUnicode_AsUTF8(arg);
+    if (!path) return NULL;
+    if (!dlopen(path, RTLD_NOW | RTLD_LOCAL)) { /* never closed: extension modules keep using it */
         const char *why = dlerror();
-        return PyErr_Format(PyExc_ImportError, "cannot load the packed library '%.*s' from memory: %s",
-                            (int)u32(r + 4), (const char *)blob + u32(r), why ? why : "unknown error");
+        return PyErr_Format(PyExc_ImportError, "%s", why ? why : "dlopen failed");
     }
-    loaded[i] = 1; /* never closed: extension modules keep using it */
     Py_RETURN_NONE;
 }
 
@@ -389,7 +385,8 @@ static PyMethodDef methods[] = {
     {"data", (PyCFunction)(void (*)(void))blob_data, METH_FASTCALL, "data(table, index) -> (memoryview, memoryview | None)"},
     {"names", (PyCFunction)(void (*)(void))blob_names, METH_FASTCALL, "names(table, prefix) -> [(name, index, flags)]"},
     {"memory_file", (PyCFunction)(void (*)(void))blob_memory_file, METH_FASTCALL, "memory_file(table, index) -> (fd, path)"},
-    {"load_library", blob_load_library, METH_O, "load_library(index) -> None"},
+    {"load_library", blob_load_library, METH_O, "load_library(path) -> None"},
+    {"crc32", (PyCFunction)(void (*)(void))blob_crc32, METH_FASTCALL, "crc32(table, index) -> int"},
     {NULL, NULL, 0, NULL},
 };
 

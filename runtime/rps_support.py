@@ -17,30 +17,121 @@ _data = _rps_blob.data
 _names = _rps_blob.names
 
 
+_NO_MEMFD = (
+    "this system cannot run code from memory files ({}); extension modules from wheels need "
+    "memfd_create (Linux 3.17+), /proc, and executable memory files (sysctl vm.memfd_noexec 0 or 1). "
+    "Build the binary with extension_cache = True to load them from a private cache directory "
+    "instead (docs/pypi.md, \"C extensions\")")
+_loaded_libraries = set()
+_warned = False
+
+
 def create_extension(spec, index):
-    """Loads extension module entry `index` from memory: first the wheel's libraries it needs (in
-    the load list's order, each once), then the module itself, through memfds
-    (docs/pypi.md, "C extensions")."""
+    """Loads extension module entry `index`: first the wheel's libraries it needs (in the load
+    list's order, each once), then the module itself, from memory files (docs/pypi.md)."""
     import _imp
-    import os
     from _frozen_importlib import ModuleSpec
     _, load_list = _rps_blob.data(_rps_blob.MODULES, index)
     origin, *libraries = bytes(load_list).decode("utf-8").split("\n")
     try:
         for library in libraries:
+            if library in _loaded_libraries:
+                continue
             found = _rps_blob.find(_rps_blob.LIBRARIES, library)
             if found is None:
                 raise ImportError(f"the packed library {library!r} is missing from this binary")
-            _rps_blob.load_library(found[0])
-        fd, path = _rps_blob.memory_file(_rps_blob.MODULES, index)
+            _load_shared_object(_rps_blob.LIBRARIES, found[0], library, _rps_blob.load_library)
+            _loaded_libraries.add(library)
+        return _load_shared_object(_rps_blob.MODULES, index, spec.name,
+                                   lambda path: _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path)))
+    except ImportError as e:
+        raise ImportError(f"cannot load extension module {spec.name!r} ({origin}): {e}", name=spec.name) from None
+
+
+def _load_shared_object(table, index, name, load):
+    """load(path) of a packed shared object: from a memory file, else (extension_cache = True)
+    from its file in the extension cache."""
+    import os
+    try:
+        fd, path = _rps_blob.memory_file(table, index)
+    except OSError as e:
+        problem = f"{e.filename}: {e.strerror}"
+    else:
         try:
-            module = _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path))
+            return load(path)
+        except ImportError as e:
+            # The loader names the file it could not open or map (a noexec memory file, no /proc);
+            # an error about anything else (a missing library, a symbol) is the object's own.
+            problem = str(e)
+            if path + ":" not in problem:
+                raise
         finally:
             os.close(fd)
+    import _rps_config
+    if not _rps_config.EXTENSION_CACHE:
+        _cannot_load(_NO_MEMFD.format(problem))
+    try:
+        path = _cached_file(table, index, name)
     except ImportError as e:
-        raise ImportError(f"cannot load extension module {spec.name!r} ({origin}) from memory: {e}",
-                          name=spec.name) from None
-    return module
+        _cannot_load(str(e))
+    except OSError as e:
+        _cannot_load(f"cannot write the extension cache: {e}")
+    return load(path)
+
+
+def _cannot_load(message):
+    """Raises ImportError; the first time also warns (RuntimeWarning): packages often catch the
+    ImportError and fall back to slower pure-Python code (markupsafe, PyYAML), so the reason
+    would otherwise never show."""
+    global _warned
+    if not _warned:
+        _warned = True
+        import warnings
+        warnings.warn(f"rules_py_standalone: {message}", RuntimeWarning, stacklevel=3)
+    raise ImportError(message)
+
+
+def _cache_directory():
+    """$XDG_CACHE_HOME (or ~/.cache)/rules_py_standalone/extensions, owned by this user, mode 0700."""
+    import os
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else None)
+    if not base:
+        raise ImportError("the extension cache needs HOME or XDG_CACHE_HOME")
+    directory = os.path.join(base, "rules_py_standalone", "extensions")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    info = os.stat(directory)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ImportError(f"the extension cache {directory} is not private (owner {info.st_uid}, mode "
+                          f"{info.st_mode & 0o777:o}); it must belong to this user with mode 700")
+    return directory
+
+
+def _cached_file(table, index, name):
+    """The entry's file in the extension cache, named by its CRC-32 and size, written once and
+    compared byte for byte with the packed copy before every use."""
+    import os
+    data, _ = _rps_blob.data(table, index)
+    directory = _cache_directory()
+    path = os.path.join(directory, f"{_rps_blob.crc32(table, index):08x}-{len(data)}-{name}")
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return path
+    except OSError:
+        pass
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o500)
+    try:
+        with open(fd, "wb", closefd=True) as f:
+            f.write(data)
+        os.replace(temporary, path)  # whole or not at all, also with other processes at it
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    return path
 
 
 def resource_reader(fullname):

@@ -122,6 +122,7 @@ def _py_standalone_binary_impl(ctx):
         '"""Settings of this standalone binary, written by py_standalone_binary."""',
         "MAIN = %r" % main_module,
         "PYTHON_COMMAND_LINE = %s" % ("True" if ctx.attr.python_command_line else "False"),
+        "EXTENSION_CACHE = %s" % ("True" if ctx.attr.extension_cache else "False"),
         "",
     ]))
     manifest = ctx.actions.declare_file(name + ".rps/manifest.json")
@@ -315,6 +316,13 @@ _ATTRS = {
               "each module when it is imported (docs/benchmarks.md).",
     ),
     "env": attr.string_dict(doc = "Environment for `bazel run` and `bazel test`."),
+    "extension_cache": attr.bool(
+        default = False,
+        doc = "Where memory files cannot hold code (no memfd_create, no /proc, vm.memfd_noexec = 2), " +
+              "load the extension modules of wheels from files written once to a private cache " +
+              "directory (~/.cache/rules_py_standalone/extensions, checked byte for byte at each use) " +
+              "instead of failing with ImportError (docs/pypi.md).",
+    ),
     "exclude_extensions": attr.string_list(
         doc = "Extension modules to leave out of the link (with the libraries only they use). " +
               "With prune = True, those that link their own libraries or are CJK codecs are left out " +

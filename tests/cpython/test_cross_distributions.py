@@ -13,6 +13,7 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
+from tests.qemu_sysroot import arm64_sysroot
 from tools.python_json import python_json
 
 MUSL, AARCH64, QEMU, SYSROOT_FILE = (
@@ -70,13 +71,7 @@ def test_aarch64_distribution_needs_glibc_2_17_and_runs_under_qemu(tmp_path: Pat
     assert machine == "EM_AARCH64" and interp
     assert set(needed) <= {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
                            "libutil.so.1", "ld-linux-aarch64.so.1"}, needed
-    # libc.so.6 is <package>/usr/lib/aarch64-linux-gnu/libc.so.6. The package is merged-/usr and
-    # the interpreter asks for /lib/ld-linux-aarch64.so.1, so the sysroot gets lib -> usr/lib.
-    package = SYSROOT_FILE.parents[3]
-    sysroot = tmp_path / "sysroot"
-    sysroot.mkdir()
-    (sysroot / "usr").symlink_to(package / "usr")
-    (sysroot / "lib").symlink_to(package / "usr/lib")
+    sysroot = arm64_sysroot(SYSROOT_FILE, tmp_path)
     done = subprocess.run([QEMU, "-L", sysroot, os.environ["HELLO_AARCH64"]], capture_output=True, text=True, timeout=300)
     assert (done.returncode, done.stdout) == (0, "Hello from Python 3.13!\n"), done.stderr
     assert _elf(Path(os.environ["HELLO_AARCH64"]))[0] == "EM_AARCH64"

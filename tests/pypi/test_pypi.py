@@ -142,3 +142,60 @@ def test_extensions_load_from_memory_only(tmp_path):
     assert any("/memfd:rps:" in line for line in lines)  # the trace covers the loading
     assert opened == [], "\n".join(opened)
     assert writes == [], "\n".join(writes)
+
+
+# --- where memory files cannot hold code ----------------------------------------------------
+
+YAML_MARKUP_OUTPUT = "&lt;i&gt;&amp;&lt;/i&gt; [1, {'a': 'b'}] True True\n"
+
+
+def _without_memfd(binary: str, home: Path) -> subprocess.CompletedProcess:
+    """Runs `binary` as on a kernel without memfd_create (strace makes the call fail with ENOSYS)."""
+    strace = _path("STRACE")
+    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    return subprocess.run(
+        [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=memfd_create", "-e", "inject=memfd_create:error=ENOSYS",
+         "--", _path(binary)],
+        capture_output=True, text=True, timeout=300,
+        env={"LD_LIBRARY_PATH": str(libunwind), "HOME": str(home), "PATH": "/usr/bin:/bin"})
+
+
+def test_without_memfd_the_import_error_names_the_fallback(tmp_path):
+    done = _without_memfd("YAML_MARKUP", tmp_path)
+    # markupsafe and PyYAML catch the ImportError (PyYAML then has no CSafeLoader: the program
+    # fails), so the runtime also says it once as a RuntimeWarning.
+    assert done.returncode == 1 and "has no attribute 'CSafeLoader'" in done.stderr
+    assert done.stderr.count("RuntimeWarning: rules_py_standalone: this system cannot run code from memory files "
+                             "(memfd_create: Function not implemented)") == 1
+    assert "extension_cache = True" in done.stderr
+    assert not (tmp_path / ".cache").exists()  # nothing written without the opt-in
+
+
+def test_extension_cache_is_private_checked_and_repaired(tmp_path):
+    done = _without_memfd("YAML_MARKUP_CACHED", tmp_path)
+    assert (done.returncode, done.stdout) == (0, YAML_MARKUP_OUTPUT), done.stderr
+    cache = tmp_path / ".cache" / "rules_py_standalone" / "extensions"
+    assert cache.stat().st_mode & 0o777 == 0o700
+    files = sorted(p.name for p in cache.iterdir())
+    assert any(name.endswith("-markupsafe._speedups") for name in files), files
+    assert any(name.endswith("-yaml._yaml") for name in files), files
+
+    # A damaged cached copy is noticed (compared with the packed bytes) and written again.
+    speedups = next(p for p in cache.iterdir() if p.name.endswith("-markupsafe._speedups"))
+    original = speedups.read_bytes()
+    speedups.chmod(0o600)
+    speedups.write_bytes(original[:100])
+    done = _without_memfd("YAML_MARKUP_CACHED", tmp_path)
+    assert (done.returncode, done.stdout) == (0, YAML_MARKUP_OUTPUT), done.stderr
+    assert speedups.read_bytes() == original
+
+    # With memory files available the cache is not used.
+    speedups.unlink()
+    done = subprocess.run([_path("YAML_MARKUP_CACHED")], capture_output=True, text=True, timeout=120,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert (done.returncode, done.stdout) == (0, YAML_MARKUP_OUTPUT), done.stderr
+    assert not speedups.exists()
+
+    cache.chmod(0o755)
+    done = _without_memfd("YAML_MARKUP_CACHED", tmp_path)
+    assert done.returncode == 1 and "is not private" in done.stderr and "mode 700" in done.stderr
