@@ -129,6 +129,16 @@ def wheel_paths(names: str) -> list[str]:
     return found
 
 
+def unpacked_wheels(case: str, wheels: list[str], work: str) -> str:
+    """The wheels unzipped into one directory (how pip would install them), for python and PyInstaller."""
+    import zipfile
+    site = os.path.join(work, case + "-site-packages")
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
+    return site
+
+
 def _python_command(python: str, flags: list[str], script: str, paths: list[str]) -> list[str]:
     """python FLAGS SCRIPT; with `paths`, the script runs with them first on sys.path."""
     if not paths:
@@ -166,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="another binary to time in CASE, reported as LABEL")
     parser.add_argument("--third-party", nargs=2, action="append", default=[], metavar=("CASE", "WHEELS"),
                         help="CASE imports the pinned wheels WHEELS (comma-separated rps_pypi_<name>)")
+    parser.add_argument("--wheels", nargs=2, action="append", default=[], metavar=("CASE", "FILES"),
+                        help="CASE imports these PyPI wheels (space-separated .whl files, as the binary packs them)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -179,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, binary, script in args.case:
             script = os.path.abspath(script)
             paths = [p for case, wheels in args.third_party if case == name for p in wheel_paths(wheels)]
+            paths += [unpacked_wheels(name, files.split(), work) for case, files in args.wheels if case == name]
             commands = {
                 "binary": [os.path.abspath(binary)],
                 "python -I": _python_command(python, ["-I"], script, paths),
