@@ -19,13 +19,28 @@ ZIG_WHEELS = {
 }
 
 # Target platforms: each becomes //platforms:<name> and one cc toolchain per exec platform.
-# glibc targets name the oldest glibc whose symbols the output may use.
+# glibc targets name the oldest glibc whose symbols the output may use (`glibc`: the platform's
+# //platforms:glibc_<X_Y> constraint; 2.17 unless a platform says otherwise) and the audit
+# policy that holds them to it (tools/audit/policies/<audit_policy>.json).
 ZIG_TARGETS = [
     struct(
         name = "linux_x86_64_gnu",
         zig_target = "x86_64-linux-gnu.2.17",
         cpu = "x86_64",
         libc = "gnu",
+        glibc = "2.17",
+        audit_policy = "linux_x86_64_gnu",
+        static = False,
+    ),
+    # For packages whose wheels need manylinux_2_28 (docs/pypi.md): binaries run on glibc 2.28+.
+    # It embeds the 2.17 CPython build (which runs there too); only the link and the wheels differ.
+    struct(
+        name = "linux_x86_64_gnu_2_28",
+        zig_target = "x86_64-linux-gnu.2.28",
+        cpu = "x86_64",
+        libc = "gnu",
+        glibc = "2.28",
+        audit_policy = "linux_x86_64_gnu_2_28",
         static = False,
     ),
     struct(
@@ -33,6 +48,8 @@ ZIG_TARGETS = [
         zig_target = "x86_64-linux-musl",
         cpu = "x86_64",
         libc = "musl",
+        glibc = None,
+        audit_policy = "linux_x86_64_musl",
         static = True,
     ),
     struct(
@@ -40,6 +57,17 @@ ZIG_TARGETS = [
         zig_target = "aarch64-linux-gnu.2.17",
         cpu = "aarch64",
         libc = "gnu",
+        glibc = "2.17",
+        audit_policy = "linux_aarch64_gnu",
         static = False,
     ),
 ]
+
+GLIBC_FLOORS = ["2.17", "2.28"]
+
+def target_constraints(target):
+    """The constraint values of a target's platform (and of its toolchains)."""
+    constraints = ["@platforms//os:linux", "@platforms//cpu:" + target.cpu, "//platforms:" + target.libc]
+    if target.glibc:
+        constraints.append("//platforms:glibc_" + target.glibc.replace(".", "_"))
+    return constraints

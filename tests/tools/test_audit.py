@@ -147,9 +147,11 @@ def checks(report: audit.Report) -> list[str]:
 
 def test_builtin_policies_load():
     names = audit.builtin_policy_names()
-    assert names == ["linux_aarch64_gnu", "linux_x86_64_gnu", "linux_x86_64_musl", "windows_x86_64"]
+    assert names == ["linux_aarch64_gnu", "linux_x86_64_gnu", "linux_x86_64_gnu_2_28", "linux_x86_64_musl", "windows_x86_64"]
     gnu = audit.load_policy("linux_x86_64_gnu")
     assert gnu.machine == "EM_X86_64" and gnu.max_symbol_versions == {"GLIBC": "2.17"}
+    newer = audit.load_policy("linux_x86_64_gnu_2_28")
+    assert newer.max_symbol_versions == {"GLIBC": "2.28"} and newer.allowed_libraries == gnu.allowed_libraries
     assert "ld-linux-x86-64.so.2" in gnu.allowed_libraries and "libstdc++.so.6" not in gnu.allowed_libraries
     arm = audit.load_policy("linux_aarch64_gnu")
     assert arm.machine == "EM_AARCH64" and "ld-linux-aarch64.so.1" in arm.allowed_libraries

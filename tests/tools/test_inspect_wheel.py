@@ -36,3 +36,8 @@ def test_wheel_policy_allows_the_manylinux_runtime_but_keeps_the_glibc_floor():
     policy = iw.wheel_policy(iw.audit.load_policy("linux_x86_64_gnu"))
     assert policy.allows_library("libstdc++.so.6") and not policy.allows_library("libssl.so.3")
     assert policy.max_symbol_versions["GLIBC"] == "2.17" and policy.max_symbol_versions["GLIBCXX"] == "3.4.19"
+
+
+def test_wheel_policy_of_the_2_28_floor_allows_gcc_8_runtimes():
+    policy = iw.wheel_policy(iw.audit.load_policy("linux_x86_64_gnu_2_28"))
+    assert policy.max_symbol_versions["GLIBC"] == "2.28" and policy.max_symbol_versions["GLIBCXX"] == "3.4.24"

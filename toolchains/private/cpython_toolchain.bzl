@@ -1,6 +1,7 @@
 """`cpython_toolchain`: a CPython distribution built here, declared as a py_standalone toolchain."""
 
 load("//rules/private:platform_transition.bzl", "platform_directory")
+load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
 load(":py_standalone_toolchain.bzl", "py_standalone_toolchain")
 
 def cpython_toolchain(name, distribution, version):
@@ -22,13 +23,16 @@ def cpython_toolchain(name, distribution, version):
         # Built only when an aarch64 binary needs it, not by //... (another CPython build).
         tags = ["manual"],
     )
+    # A platform with a newer glibc floor (linux_x86_64_gnu_2_28) embeds the 2.17 build, which
+    # runs there as well: one CPython build serves both, only the link and the wheels differ.
+    newer_glibc = {"//platforms:is_" + t.name: ":" + name + "_build_interpreter" for t in ZIG_TARGETS if t.glibc and t.glibc != "2.17"}
     py_standalone_toolchain(
         name = name,
-        build_interpreter = select({
+        build_interpreter = select(dict(newer_glibc, **{
             "@platforms//cpu:x86_64": distribution,
             "//conditions:default": ":" + name + "_build_interpreter",
-        }),
-        distribution = distribution,
+        })),
+        distribution = select(dict(newer_glibc, **{"//conditions:default": distribution})),
         machine = select({
             "@platforms//cpu:aarch64": "aarch64",
             "//conditions:default": "x86_64",

@@ -527,6 +527,12 @@ def _choose_elf_policy(facts: _ElfFacts) -> tuple[Policy, str]:
     wanted = [p for p in candidates if (p.static if libc == "static" else p.libc == libc)]
     if len(wanted) == 1:
         return wanted[0], f"chosen from the file: {described}"
+    floors = {p.name: _version_key(p.max_symbol_versions.get("GLIBC", "0")) for p in wanted}
+    if len(wanted) > 1 and len(set(floors.values())) == len(wanted):
+        # glibc variants of one platform (linux_x86_64_gnu, linux_x86_64_gnu_2_28): the oldest
+        # glibc is the default platform's; a newer floor is chosen by naming its policy.
+        strictest = min(wanted, key=lambda p: floors[p.name])
+        return strictest, f"chosen from the file: {described}"
     if len(candidates) == 1:  # the machine's only policy, even if made for another libc
         return candidates[0], f"chosen from the file: {described}"
     raise AuditError(f"more than one built-in policy fits {described} "

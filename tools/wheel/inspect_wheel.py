@@ -55,24 +55,31 @@ def _dynamic(data: bytes, member: str) -> tuple[str | None, list[str]]:
         raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
 
 
-# What manylinux2014 (PEP 599) lets a wheel's shared objects need from the system besides libc:
-# the GCC runtime libraries every such system has, at the versions GCC 4.8 ships.
+# What manylinux (PEP 599, PEP 600) lets a wheel's shared objects need from the system besides
+# libc: the GCC runtime libraries every such system has, at the versions of its glibc floor's
+# manylinux (manylinux2014: GCC 4.8's; manylinux_2_28: GCC 8's), as auditwheel's policies say.
 MANYLINUX_LIBRARIES = ("libgcc_s.so.1", "libstdc++.so.6", "libz.so.1", "libnsl.so.1", "libresolv.so.2",
                        "libcrypt.so.1", "libutil.so.1", "libexpat.so.1")
-MANYLINUX_VERSIONS = {"GLIBCXX": "3.4.19", "CXXABI": "1.3.7", "GCC": "4.8.0", "CXXABI_TM": "1"}
+MANYLINUX_VERSIONS = {
+    "2.17": {"GLIBCXX": "3.4.19", "CXXABI": "1.3.7", "GCC": "4.8.0", "CXXABI_TM": "1"},
+    "2.28": {"GLIBCXX": "3.4.24", "CXXABI": "1.3.11", "GCC": "7.0.0", "CXXABI_TM": "1"},
+}
 
 
 def wheel_policy(policy: audit.Policy) -> audit.Policy:
     """The binary's policy as it applies to the shared objects of a wheel it loads at run time.
 
     The machine, the glibc floor and DT_NEEDED still hold; the system C++ runtime is allowed at
-    manylinux2014's versions (the process loads it, the binary does not link it); auditwheel's
-    RPATH and lazy binding are harmless (the runtime loads every dependency itself)."""
+    the versions of the floor's manylinux (the process loads it, the binary does not link it);
+    auditwheel's RPATH and lazy binding are harmless (the runtime loads every dependency itself)."""
+    floor = policy.max_symbol_versions.get("GLIBC", "2.17")
+    if floor not in MANYLINUX_VERSIONS:
+        raise WheelError(f"policy {policy.name}: no manylinux C++ runtime versions known for glibc {floor}")
     return dataclasses.replace(
         policy,
         allowed_libraries=policy.allowed_libraries + MANYLINUX_LIBRARIES,
         forbidden_symbol_versions=(),
-        max_symbol_versions={**MANYLINUX_VERSIONS, **policy.max_symbol_versions},
+        max_symbol_versions={**MANYLINUX_VERSIONS[floor], **policy.max_symbol_versions},
         require={k: False for k in ("no_rpath", "relro", "bind_now", "no_textrel", "no_wx_segments", "no_exec_stack")},
     )
 

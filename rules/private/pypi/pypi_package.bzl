@@ -8,6 +8,7 @@ they load and the audit of every shared object.
 """
 
 load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "audit_policy", "is_musl")
+load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
 
 PyPIPackageInfo = provider(
     doc = "The wheels of a PyPI package and of everything it depends on, for one configuration.",
@@ -72,7 +73,7 @@ pypi_package = rule(
     doc = "A locked PyPI package: its wheel for the configured platform, and its dependencies.",
     attrs = dict(TARGET_PLATFORM_ATTRS, **{
         "compiled": attr.bool(doc = "The chosen wheel has a platform tag (extension modules)."),
-        "configurations": attr.string(default = "linux_x86_64_gnu, linux_aarch64_gnu, linux_x86_64_musl"),
+        "configurations": attr.string(default = ", ".join([t.name for t in ZIG_TARGETS])),
         "deps": attr.label_list(providers = [PyPIPackageInfo]),
         "dist": attr.string(mandatory = True),
         "lock": attr.string(doc = "The lock file, for messages."),

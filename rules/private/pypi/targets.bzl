@@ -5,18 +5,14 @@ pins (toolchains/cpython_sources.bzl), so adding a platform or a version is not 
 """
 
 load("//toolchains:cpython_sources.bzl", "CPYTHON_SOURCES")
-load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
+load("//toolchains:zig_versions.bzl", "ZIG_TARGETS", "target_constraints")
 
 # The musl that zig links into musl targets (zig 0.17 bundles musl 1.2.5): musllinux_1_2.
 _MUSL_VERSION = "1.2"
 
-def _libc_version(target):
-    if target.libc == "musl":
-        return _MUSL_VERSION
-    return target.zig_target.rpartition(".")[0].rpartition("gnu.")[2] + "." + target.zig_target.rpartition(".")[2]
 
 def pypi_targets():
-    """[struct(key, platform, cpu, libc, libc_version, python, python_xy)] for every configuration."""
+    """[struct(key, platform, cpu, libc, libc_version, constraints, python, python_xy)] for every configuration."""
     found = []
     for key in sorted(CPYTHON_SOURCES):
         if not key.startswith("cpython_"):
@@ -29,7 +25,8 @@ def pypi_targets():
                 platform = target.name,
                 cpu = target.cpu,
                 libc = target.libc,
-                libc_version = _libc_version(target),
+                libc_version = target.glibc or _MUSL_VERSION,
+                constraints = target_constraints(target),
                 python = full,
                 python_xy = xy,
             ))
