@@ -246,6 +246,17 @@ def _resource_classes():
 _distribution_class_cache = []
 
 
+def _module_of(parts):
+    """The module a file path names (`a/b.py`, `a/__init__.py`, `a/_c.cpython-313-...so`), or None."""
+    import _imp
+    name = parts[-1]
+    for suffix in [".py"] + _imp.extension_suffixes():
+        if name.endswith(suffix):
+            stem = name[:-len(suffix)]
+            return ".".join(parts[:-1] if stem == "__init__" else parts[:-1] + [stem])
+    return None
+
+
 def _distribution_class():
     if _distribution_class_cache:
         return _distribution_class_cache[0]
@@ -265,7 +276,44 @@ def _distribution_class():
             return str(_data(_METADATA, found[0])[0], "utf-8")
 
         def locate_file(self, path):
-            return pathlib.PurePosixPath(_rps_importer._root, path)
+            return PackedFile(_rps_importer._root, path)
+
+    class PackedFile(pathlib.PurePosixPath):
+        """A file a distribution's RECORD lists, by its virtual path: exists() and read_*() answer
+        from the packed modules, resources and metadata (importlib.metadata.files())."""
+
+        def _relative(self):
+            return str(self)[len(_rps_importer._root) + 1:] if str(self).startswith(_rps_importer._root + "/") else None
+
+        def exists(self):
+            relative = self._relative()
+            if relative is None:
+                return False
+            parts = relative.split("/")
+            if parts[0].endswith(".dist-info"):
+                return _find(_METADATA, relative) is not None
+            if len(parts) == 2 and parts[0].endswith(".libs"):  # auditwheel's vendored libraries
+                return _find(_rps_blob.LIBRARIES, parts[1]) is not None
+            module = _module_of(parts)
+            if module is not None:
+                found = _find(_rps_blob.MODULES, module)
+                return found is not None and not found[1] & _rps_blob.NAMESPACE
+            try:
+                self.read_bytes()
+            except OSError:
+                return False
+            return True
+
+        def read_bytes(self):
+            relative = self._relative()
+            if relative is not None and relative.split("/")[0].endswith(".dist-info"):
+                found = _find(_METADATA, relative)
+                if found is not None:
+                    return bytes(_data(_METADATA, found[0])[0])
+            return _rps_importer._importer.get_data(str(self))
+
+        def read_text(self, encoding="utf-8", errors="strict"):
+            return self.read_bytes().decode(encoding, errors)
 
     _distribution_class_cache.append(PackedDistribution)
     return PackedDistribution

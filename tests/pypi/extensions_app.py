@@ -1,5 +1,7 @@
 """Uses C extension modules from wheels; prints what a test compares with stock CPython's output."""
 
+import importlib.metadata
+import importlib.resources
 import json
 import sys
 
@@ -21,5 +23,11 @@ print(json.dumps({
     "product": product.tolist(),
     "numpy": numpy.__version__,
     "file_suffix": numpy._core._multiarray_umath.__file__.rsplit("/", 1)[-1],
+    # The wheels' .dist-info (importlib.metadata) and package data (importlib.resources).
+    "metadata": [importlib.metadata.version("numpy"), importlib.metadata.version("PyYAML"),
+                 importlib.metadata.metadata("markupsafe")["Name"],
+                 sorted(str(f) for f in importlib.metadata.files("markupsafe"))[:3]],
+    "numpy_libs_listed": sum(str(f).startswith("numpy.libs/") for f in importlib.metadata.files("numpy")),
+    "py_typed": [importlib.resources.files(p).joinpath("py.typed").is_file() for p in ("numpy", "markupsafe")],
 }, sort_keys=True))
 sys.exit(0)

@@ -59,6 +59,8 @@ def test_c_extensions_match_stock_cpython(site_packages):
     assert result["speedups"] is True                          # markupsafe._speedups did the escaping
     assert result["yaml_loader"] == "yaml._yaml"               # CSafeLoader is libyaml's
     assert result["solve"] == [2.0, 3.0] and result["product"] == [[10.0, 5.0], [5.0, 5.0]]
+    assert result["metadata"][:3] == ["2.2.6", "6.0.4", "MarkupSafe"] and result["py_typed"] == [True, True]
+    assert result["numpy_libs_listed"] == 3  # files() finds the vendored libraries too
 
 
 def test_pygmentize_console_script(site_packages, tmp_path):
