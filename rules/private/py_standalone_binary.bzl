@@ -109,8 +109,8 @@ def _py_standalone_binary_impl(ctx):
     if not _is_identifier(main_module):
         fail("%s: main %s: '%s' is not a valid Python module name; rename the file (letters, digits, _)" % (ctx.label, main.short_path, main_module))
     wheels = depset(transitive = [dep[PyPIPackageInfo].wheels for dep in ctx.attr.deps if PyPIPackageInfo in dep]).to_list()
-    compiled = [w for w in wheels if w.compiled]
-    wheel_files = [w.wheel for w in wheels] + [w.inspection for w in compiled]
+    compiled_wheels = [w for w in wheels if w.compiled]
+    wheel_files = [w.wheel for w in wheels] + [w.inspection for w in compiled_wheels]
     entry_point = None
     if ctx.attr.console_script:
         entry_point = {"console_script": ctx.attr.console_script}
@@ -217,7 +217,7 @@ def _py_standalone_binary_impl(ctx):
         arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path,
                      "--exclude-extensions-file", unused_extensions.path] +
                     ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions] +
-                    (["--export-c-api"] if compiled else []),
+                    (["--export-c-api"] if compiled_wheels else []),
         mnemonic = "PyStandaloneLinkPlan",
         progress_message = "Planning the link of %{label}",
     )
@@ -256,7 +256,7 @@ def _py_standalone_binary_impl(ctx):
         # Extension modules from wheels link against the CPython C API in the binary: export
         # it, with all of libpython linked in (link_plan). Only the C API has default visibility
         # (the libraries are built with -fvisibility=hidden, toolchains/cpython/BUILD.bazel).
-        user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled else []),
+        user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled_wheels else []),
         additional_inputs = [link_params, toolchain.distribution],
         output_type = "executable",
     )

@@ -106,6 +106,25 @@ def test_rich_renders_like_stock_rich(site_packages, tmp_path):
     assert "Packages" in rendered and "numpy" in rendered and "\x1b[" in rendered
 
 
+def _exported(binary: str) -> set[str]:
+    """The symbols the binary defines in its dynamic symbol table (what a dlopen()ed object can bind to)."""
+    from elftools.elf.elffile import ELFFile
+    with open(binary, "rb") as f:
+        dynsym = ELFFile(f).get_section_by_name(".dynsym")
+        return {s.name for s in dynsym.iter_symbols() if s.name and s["st_shndx"] != "SHN_UNDEF"} if dynsym else set()
+
+
+def test_only_binaries_with_extension_modules_export_the_c_api():
+    exported = _exported(_path("EXTENSIONS_APP"))
+    assert {"PyLong_FromLong", "PyModule_Create2", "_Py_NoneStruct", "PyExc_TypeError"} <= exported
+    # The libraries inside (built with -fvisibility=hidden) stay hidden from the wheels' own copies.
+    assert not exported & {"SSL_new", "EVP_DigestInit_ex", "deflate", "inflate", "sqlite3_open", "lzma_code", "BZ2_bzCompress"}
+    others = {name for name in exported if not name.startswith(("Py", "_Py"))}
+    assert len(others) < 200, sorted(others)[:20]  # assembly globals of OpenSSL and libffi (docs/pypi.md)
+    hello = _exported(_path("HELLO"))
+    assert not {name for name in hello if name.startswith(("Py", "_Py"))}, "a binary without wheels exports the C API"
+
+
 # Libraries the manylinux wheels' extension modules need from the system (numpy: the C++ and GCC
 # runtimes), which the dynamic loader opens by their standard paths.
 # Kernel pseudo-files (/sys: OpenBLAS counts the CPUs) and glibc's time zone are not disk data.

@@ -82,9 +82,11 @@ def cpython_build(name, archive, version, deps, **kwargs):
     python = "{prefix}/python"
     assemble = [
         "mkdir -p %s/build/lib %s/build/Modules %s/licenses" % (python, python, python),
-        # No extension module is shared; the empty directory tells the interpreter's path
-        # computation that its exec_prefix is complete (it warns otherwise).
+        # No extension module is shared; the directory tells the interpreter's path computation
+        # that its exec_prefix is complete (it warns otherwise). It holds a file because Bazel's
+        # disk and remote caches drop empty directories of tree artifacts.
         "mkdir -p %s/install/lib/python%s/lib-dynload" % (python, version),
+        "echo 'Every extension module is built into libpython: none is shared.' > %s/install/lib/python%s/lib-dynload/README.txt" % (python, version),
         "cp libpython%s.a %s/build/lib/" % (version, python),
         # The static libraries CPython builds from its bundled copies (libmpdec, expat, HACL*).
         "find Modules -name 'lib*.a' -exec cp {} %s/build/lib/ ';'" % python,
