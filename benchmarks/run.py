@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="another binary to time in CASE, reported as LABEL")
     parser.add_argument("--third-party", nargs=2, action="append", default=[], metavar=("CASE", "WHEELS"),
                         help="CASE imports the pinned wheels WHEELS (comma-separated rps_pypi_<name>)")
-    parser.add_argument("--wheels", nargs=2, action="append", default=[], metavar=("CASE", "FILES"),
-                        help="CASE imports these PyPI wheels (space-separated .whl files, as the binary packs them)")
+    parser.add_argument("--wheels", nargs="+", action="append", default=[], metavar="CASE WHEEL",
+                        help="CASE imports these PyPI wheels (.whl files, as the binary packs them)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, binary, script in args.case:
             script = os.path.abspath(script)
             paths = [p for case, wheels in args.third_party if case == name for p in wheel_paths(wheels)]
-            paths += [unpacked_wheels(name, files.split(), work) for case, files in args.wheels if case == name]
+            paths += [unpacked_wheels(name, files, work) for case, *files in args.wheels if case == name]
             commands = {
                 "binary": [os.path.abspath(binary)],
                 "python -I": _python_command(python, ["-I"], script, paths),
@@ -201,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
             for case, label, variant in args.variant:
                 if case == name:
                     commands[label] = [os.path.abspath(variant)]
-            if not args.no_pyinstaller:
+            if any(case == name for case, *_ in args.wheels):
+                # PyInstaller runs on the host's Python; these wheels are for the binary's CPython.
+                print(f"{name}: no PyInstaller build: its wheels are for CPython 3.13, not the host's Python", file=sys.stderr)
+            elif not args.no_pyinstaller:
                 host = os.path.join(work, name + "_host.py")
                 kept = host_script(script, host)
                 executable, why = pyinstaller_onefile(host, name, os.path.join(work, name), paths)
