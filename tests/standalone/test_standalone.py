@@ -193,6 +193,13 @@ def test_resources_example():
     )
 
 
+def test_application_package_named_like_an_excluded_stdlib_package():
+    result = _run("STDLIB_NAMED_PACKAGE")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "the application's test.leakers module", "the application's README", "True"]
+
+
 STDLIB_TOUR_LINES = [
     "ssl: OpenSSL True", "sqlite3: 6", 'json: {"a": [1, 2.5, null]}', "decimal: 0.1428571428571428571428571429",
     "ctypes: 10", "lzma: True", "zlib: 1469667136", "asyncio: 42",

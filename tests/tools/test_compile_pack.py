@@ -31,6 +31,8 @@ def stdlib(tmp_path):
         "encodings/utf_8.py": "",
         "test/__init__.py": "",
         "test/badsyntax_x.py": "from __future__ import nonsense\n",
+        "test/leakers/__init__.py": "",
+        "test/leakers/README.txt": "the stdlib's",
         "tkinter/__init__.py": "",
     })
     out = tmp_path / "stdlib.bundle"
@@ -103,6 +105,25 @@ def test_stdlib_include_re_adds_tests_and_keeps_invalid_sources(tmp_path, stdlib
     blob = resources.Blob(out.read_bytes())
     data, source = blob.payload(blob.find("modules", "test.badsyntax_x"))
     assert bytes(data) == b"" and b"nonsense" in bytes(source)  # compiled at import: SyntaxError
+
+
+@pytest.mark.parametrize("prune", [[], ["--prune"]])
+def test_app_package_named_like_an_excluded_stdlib_package(tmp_path, stdlib, prune):
+    # CPython's `test` package is excluded by default; the application's own `test` package,
+    # data included, is packed instead, and none of the stdlib's test data comes back.
+    files = {"main.py": "import test.leakers\n", "test/__init__.py": "", "test/leakers/__init__.py": "",
+             "test/leakers/README.txt": "the application's"}
+    manifest = _app(tmp_path, files, data=["test/leakers/README.txt"])
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    python_json = tmp_path / "PYTHON.json"
+    python_json.write_text(json.dumps({"python_stdlib_test_packages": ["test"]}))
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--python-json", str(python_json), *prune)
+    assert code == 0
+    blob = resources.Blob(out.read_bytes())
+    assert bytes(blob.payload(blob.find("resources", "test.leakers/README.txt"))[0]) == b"the application's"
+    names = {r.name for r in blob.tables["modules"]}
+    assert "test.badsyntax_x" not in names and "test.leakers" in names
 
 
 def test_syntax_error_names_file_and_line(tmp_path, capsys):

@@ -141,7 +141,9 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
     for table in ("resources", "metadata", "libraries"):
         entries = {}
         for name, data, origin in stdlib.get(table, []):
-            if table == "resources" and _resource_package(name) not in modules:
+            # The stdlib's data follows the stdlib's own selection: an application package
+            # named like an excluded stdlib package (`test`) must not bring that data back.
+            if table == "resources" and _resource_package(name) not in stdlib_names:
                 continue
             entries[name] = (name, 0, data, None, origin, "stdlib")
         for name, data, origin in app.get(table, []):
@@ -165,7 +167,7 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
                 excluded.append({"name": name, "origin": modules[name][4], "reason": "pruned: not imported"})
                 del modules[name]
         tables["resources"] = {k: v for k, v in tables["resources"].items()
-                               if _resource_package(k) in modules}
+                               if v[5] != "stdlib" or _resource_package(k) in modules}
     return {t: sorted(v.values()) for t, v in tables.items()}, excluded, unused_extensions
 
 

@@ -1,0 +1,1 @@
+WHOSE = "the application's test.leakers module"
