@@ -18,8 +18,8 @@ if __name__ == "__main__":
     _drop_host_site_packages()
     import pytest
 
-    # No cache directory in the read-only runfiles tree; XML report where Bazel wants it.
-    args = ["-p", "no:cacheprovider", "-q", *sys.argv[1:]]
+    # No cache directory in the read-only runfiles tree; skip reasons in the log; XML report where Bazel wants it.
+    args = ["-p", "no:cacheprovider", "-q", "-rs", *sys.argv[1:]]
     if os.environ.get("XML_OUTPUT_FILE"):
         args.append("--junitxml=" + os.environ["XML_OUTPUT_FILE"])
     sys.exit(pytest.main(args))

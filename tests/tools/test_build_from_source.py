@@ -1,7 +1,17 @@
 """Unit tests of tools/build_from_source/build_from_source.py."""
 
+import importlib.util
 import io
+import json
+import marshal
+import os
+import py_compile
+import shutil
+import stat
+import subprocess
+import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,3 +75,114 @@ def test_main_reports_without_traceback(tmp_path: Path, capsys: pytest.CaptureFi
     assert bfs.main(["--recipe", str(bad), "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")]) == 1
     err = capsys.readouterr().err
     assert "bad recipe" in err and "Traceback" not in err
+
+
+def test_build_paths_are_mapped_in_text_outputs_and_a_leak_elsewhere_fails(tmp_path: Path) -> None:
+    work, out = tmp_path / "work-abc123", tmp_path / "out"
+    (out / "lib").mkdir(parents=True)
+    text = out / "lib/Makefile"
+    text.write_text(f"LIBPL={work}/src/lib\nCC={work}/bin/cc\n")
+    os.utime(text, (315532800, 315532800))
+    bfs.map_build_paths(out, work, "/rps-build/pkg", None, {})
+    assert text.read_text() == "LIBPL=/rps-build/pkg/src/lib\nCC=/rps-build/pkg/bin/cc\n"
+    assert text.stat().st_mtime == 315532800
+    (out / "lib/libx.a").write_bytes(b"!<arch>\n\0\0" + str(work).encode() + b"/src/x.c\0")
+    with pytest.raises(bfs.RecipeError, match=r"output lib/libx.a holds the build directory's name at offset 10"):
+        bfs.map_build_paths(out, work, "/rps-build/pkg", None, {})
+
+
+def test_pycs_of_mapped_sources_are_recompiled_as_make_install_made_them(tmp_path: Path) -> None:
+    work, out = tmp_path / "work-abc123", tmp_path / "out"
+    lib = out / "lib/python"
+    lib.mkdir(parents=True)
+    source = lib / "_sysconfigdata.py"
+    source.write_text(f"build_time_vars = {{'LIBDIR': '{work}/deps/zlib/lib'}}\n")
+    pycs = []
+    for level in (0, 1, 2):
+        pycs.append(Path(py_compile.compile(str(source), dfile="/install/lib/python/_sysconfigdata.py", optimize=level,
+                                            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)))
+    with pytest.raises(bfs.RecipeError, match="names no pyc_python"):
+        bfs.map_build_paths(out, work, "/rps-build/pkg", None, {})
+    bfs.map_build_paths(out, work, "/rps-build/pkg", sys.executable, {})
+    for pyc in pycs:
+        data = pyc.read_bytes()
+        assert str(work).encode() not in data and b"/rps-build/pkg/deps/zlib/lib" in data
+        assert int.from_bytes(data[4:8], "little") == 3  # still checked-hash
+        assert marshal.loads(data[16:]).co_filename == "/install/lib/python/_sysconfigdata.py"
+    assert importlib.util.source_hash(source.read_bytes()) == pycs[0].read_bytes()[8:16]
+    assert {p.name.split(".")[-2] for p in pycs} == {"cpython-%d%d" % sys.version_info[:2], "opt-1", "opt-2"}
+
+
+def _tiny_recipe(tmp_path: Path) -> Path:
+    archive = make_archive(tmp_path / "pkg.tar.gz", {"configure": b"#!/bin/sh\necho \"built in $PWD\" > where.txt\n"})
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(recipe(archive, ["./configure", "mkdir -p {prefix} && cp where.txt {prefix}/"],
+                                      {"where.txt": "{prefix}/where.txt"})))
+    return path
+
+
+@pytest.mark.parametrize("hostile", ["file", "open_directory", "symlink"])
+def test_a_precreated_shared_build_path_is_neither_used_nor_in_the_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        hostile: str) -> None:
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    planted = shared_tmp / "rps-build"  # the path earlier versions built in, made first by another account
+    if hostile == "file":
+        planted.write_text("not a directory")
+    elif hostile == "open_directory":
+        planted.mkdir(mode=0o777)
+    else:
+        planted.symlink_to(trap)
+    monkeypatch.setenv("TMPDIR", str(shared_tmp))
+    made: list[Path] = []
+    real_build = bfs.build
+
+    def spy(recipe: dict, work: Path, out: Path) -> None:
+        made.append(work)
+        assert stat.S_IMODE(work.stat().st_mode) == 0o700 and work.stat().st_uid == os.getuid()
+        real_build(recipe, work, out)
+
+    monkeypatch.setattr(bfs, "build", spy)
+    assert bfs.main(["--recipe", str(_tiny_recipe(tmp_path)), "--out", str(tmp_path / "out")]) == 0
+    assert made[0].parent == shared_tmp and not made[0].exists()  # private, fresh, removed
+    assert (tmp_path / "out/where.txt").read_text() == "built in /rps-build/pkg/src/pkg-1.0\n"
+    assert list(trap.iterdir()) == [] and (not planted.is_dir() or planted.is_symlink() or not any(planted.iterdir()))
+
+
+def test_two_users_build_in_one_shared_tmp(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("switching to a second user account needs root")
+    # The test's own interpreter may live in root's home; the system one is everybody's.
+    python = "/usr/bin/python3"
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"{python} (an interpreter every account can run) is missing")
+    # A world-writable sticky directory like /tmp, reachable by both accounts.
+    shared = Path(tempfile.mkdtemp(prefix="rps-two-users-", dir="/tmp"))
+    try:
+        os.chmod(shared, 0o755)
+        (shared / "tmp").mkdir(mode=0o1777)
+        os.chmod(shared / "tmp", 0o1777)
+        tool = shared / "build_from_source.py"
+        shutil.copy(bfs.__file__, tool)
+        recipe_path = _tiny_recipe(shared)
+        for path in shared.iterdir():
+            path.chmod(0o1777 if path.name == "tmp" else 0o755)
+        outputs = []
+        for uid in (0, 65534):
+            out = shared / f"out-{uid}"
+            out.mkdir()
+            os.chown(out, uid, uid)
+            try:
+                result = subprocess.run([python, "-I", str(tool), "--recipe", str(recipe_path), "--out", str(out)],
+                                        env={"TMPDIR": str(shared / "tmp"), "PATH": os.environ["PATH"]},
+                                        user=uid, group=uid, extra_groups=[], capture_output=True, text=True)
+            except PermissionError as err:
+                pytest.skip(f"cannot switch to uid {uid} here: {err}")
+            assert result.returncode == 0, result.stderr
+            outputs.append((out / "where.txt").read_bytes())
+        assert outputs[0] == outputs[1] == b"built in /rps-build/pkg/src/pkg-1.0\n"
+        assert list((shared / "tmp").iterdir()) == []
+    finally:
+        shutil.rmtree(shared)

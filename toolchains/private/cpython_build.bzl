@@ -119,6 +119,10 @@ def cpython_build(name, archive, version, deps, **kwargs):
             "{tool:make_python_json} --root %s --src {src} --target-triple {target_triple} --libc {libc}" % python,
         ],
         tools = {":make": "make"},
+        pyc_python = select({
+            "@platforms//cpu:aarch64": "{tool:python_for_build}",
+            "//conditions:default": "%s/install/bin/python%s" % (python, version),
+        }),
         build_machine_tools = select({
             "@platforms//cpu:aarch64": {":" + name: "python_for_build=install/bin/python" + version},
             "//conditions:default": {},

@@ -49,6 +49,7 @@ def _source_build_impl(ctx):
         env = ctx.attr.env,
         steps = ctx.attr.steps,
         outputs = ctx.attr.outputs,
+        pyc_python = ctx.attr.pyc_python,
     )
     recipe_file = ctx.actions.declare_file(ctx.label.name + ".recipe.json")
     ctx.actions.write(recipe_file, json.encode_indent(recipe))
@@ -81,6 +82,10 @@ source_build = rule(
         "programs": attr.label_keyed_string_dict(
             cfg = "exec",
             doc = "Executables (such as py_binary tools) the steps run -> name, as `{tool:<name>}`.",
+        ),
+        "pyc_python": attr.string(
+            doc = "A Python of the outputs' version that runs on the exec platform (placeholders allowed); " +
+                  "it recompiles `.pyc` files whose sources held the build directory's name.",
         ),
         "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
         "tools": attr.label_keyed_string_dict(

@@ -7,6 +7,9 @@ commands and environment values:
 
   {src}      the unpacked source tree (the working directory of every command)
   {prefix}   the install prefix (its include/ and lib/ become the output)
+  {recorded_prefix}  what outputs record instead of {prefix} (/rps-build/<name>/prefix): a
+             program that opens files under its prefix at run time is configured with
+             --prefix={recorded_prefix} and installed with DESTDIR={prefix}
   {jobs}     parallel jobs for make
   {host}     the autoconf host triple of the target (x86_64-linux-gnu, ...)
   {cpu}      its first part (x86_64, aarch64)
@@ -17,15 +20,18 @@ commands and environment values:
 For glibc targets, LDFLAGS also gets the toolchain's libm_forward.o.
   {tool:NAME} an executable dependency NAME (absolute), e.g. {tool:make}
 
-Everything happens under the action's own directories; a failing command ends the action
-with the last lines of its output and the command that failed.
+Everything happens in a fresh directory private to the action and the user (mode 0700, made
+by mkdtemp under $TMPDIR, never a shared or predictable path). Outputs must not depend on that
+directory's name: the compiler maps it to /rps-build/<name> (-ffile-prefix-map), text outputs
+get the same replacement afterwards, `.pyc` files whose source changed are recompiled with the
+recipe's `pyc_python`, and any other output that still holds the directory's name fails the
+build, naming the file and offset. A failing command ends the action with the last lines of its
+output and the command that failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import json
 import os
 import re
@@ -33,11 +39,32 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{(src|prefix|jobs|host|cpu|libc|target_triple|cc|ar|ranlib|dep:[A-Za-z0-9_]+|tool:[A-Za-z0-9_]+)\}")
+_PLACEHOLDER = re.compile(r"\{(src|prefix|recorded_prefix|jobs|host|cpu|libc|target_triple|cc|ar|ranlib|dep:[A-Za-z0-9_]+|tool:[A-Za-z0-9_]+)\}")
+
+
+# Where outputs say they were built: the same for every checkout, user and action.
+CANONICAL_ROOT = "/rps-build"
+
+# Recompiles `.pyc` files (pairs of arguments: pyc, source) keeping what make install chose:
+# the invalidation mode (header flags), the optimization level (file name) and co_filename.
+_RECOMPILE_PYC = """
+import marshal, py_compile, re, sys
+modes = {0: py_compile.PycInvalidationMode.TIMESTAMP, 1: py_compile.PycInvalidationMode.UNCHECKED_HASH,
+         3: py_compile.PycInvalidationMode.CHECKED_HASH}
+args = sys.argv[1:]
+for pyc, source in zip(args[::2], args[1::2]):
+    with open(pyc, "rb") as f:
+        data = f.read()
+    flags = int.from_bytes(data[4:8], "little")
+    level = re.search(r"\\.opt-([12])\\.pyc$", pyc)
+    py_compile.compile(source, cfile=pyc, dfile=marshal.loads(data[16:]).co_filename, doraise=True,
+                       optimize=int(level.group(1)) if level else 0, invalidation_mode=modes[flags])
+"""
 
 
 class RecipeError(Exception):
@@ -108,9 +135,65 @@ def copy_outputs(prefix: Path, src: Path, out: Path, outputs: dict[str, Any], va
             shutil.copy2(source_path, dest)
 
 
+def _is_text(data: bytes) -> bool:
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def map_build_paths(out: Path, work: Path, canonical: str, pyc_python: str | None, env: dict[str, str]) -> None:
+    """Replaces the private build directory's name in the outputs by `canonical` (see the
+    module docstring); fails naming the first output that still holds it."""
+    needle, replacement = str(work).encode(), canonical.encode()
+    stale_pycs: list[tuple[Path, Path]] = []
+    for path in sorted(out.rglob("*")):
+        if path.is_symlink():
+            if needle in os.readlink(path).encode():
+                raise RecipeError(f"output {path.relative_to(out)} is a symbolic link into the build directory")
+            continue
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        offset = data.find(needle)
+        if offset < 0:
+            continue
+        if _is_text(data):
+            stat = path.stat()
+            path.chmod(stat.st_mode | 0o200)
+            path.write_bytes(data.replace(needle, replacement))
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            path.chmod(stat.st_mode)
+        elif path.suffix == ".pyc" and path.parent.name == "__pycache__":
+            source = path.parent.parent / (path.name.split(".")[0] + ".py")
+            if not source.is_file():
+                raise RecipeError(f"output {path.relative_to(out)} holds the build directory's name and has no source beside it")
+            stale_pycs.append((path, source))
+        else:
+            raise RecipeError(
+                f"output {path.relative_to(out)} holds the build directory's name at offset {offset} "
+                f"({needle.decode()!r}); compile it through the recipe's {{cc}} (which maps it to "
+                f"{canonical}) or leave the file out of the outputs")
+    if stale_pycs:
+        if not pyc_python:
+            raise RecipeError(f"{stale_pycs[0][0].relative_to(out)} must be recompiled after its source's build paths "
+                              "were mapped, and the recipe names no pyc_python")
+        argv = [pyc_python, "-E", "-s", "-S", "-c", _RECOMPILE_PYC]
+        for pyc, source in stale_pycs:
+            argv += [str(pyc), str(source)]
+        result = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if result.returncode:
+            raise RecipeError(f"recompiling {len(stale_pycs)} .pyc files failed (exit {result.returncode}):\n"
+                              f"{result.stderr[-4000:]}")
+
+
 def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
+    """Runs the recipe in `work`, a fresh private directory the caller made and removes."""
     work = work.resolve()
-    shutil.rmtree(work, ignore_errors=True)
+    canonical = f"{CANONICAL_ROOT}/{recipe['name']}"
     src = unpack(Path(recipe["archive"]), work / "src")
     prefix = work / "prefix"
     prefix.mkdir(parents=True)
@@ -128,8 +211,9 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         real = Path(path).resolve()
         prefix_map = ""
         if name in ("cc", "cc_for_build", "gcc"):
-            # zig's own headers are reached through its absolute location.
-            prefix_map = f" -ffile-prefix-map={real.parent.parent.parent}=zig"
+            # zig's own headers are reached through its absolute location; the sources, the
+            # dependencies and generated files through the private build directory.
+            prefix_map = f" -ffile-prefix-map={real.parent.parent.parent}=zig -ffile-prefix-map={work}={canonical}"
         wrapper = bin_dir / name
         wrapper.write_text(f'#!/bin/sh\nexec "{real}"{prefix_map} "$@"\n')
         wrapper.chmod(0o755)
@@ -140,6 +224,7 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
     values = {
         "src": str(src),
         "prefix": str(prefix),
+        "recorded_prefix": f"{canonical}/prefix",
         "jobs": str(recipe.get("jobs", os.cpu_count() or 2)),
         "host": recipe["host"],
         "cpu": recipe["host"].split("-")[0],
@@ -155,6 +240,9 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         values[f"tool:{name}"] = str(bin_dir / name)
     tmp = work / "tmp"
     tmp.mkdir()
+    # The programs go by name through PATH: configure scripts and OpenSSL's `compiler:` string
+    # record $CC, which must not name the private build directory.
+    build_cc = "cc_for_build" if recipe.get("cc_for_build") else "cc"
     env = {
         "PATH": os.environ.get("PATH", "/bin:/usr/bin"),
         "HOME": str(tmp),
@@ -162,11 +250,11 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         "LC_ALL": "C",
         "TZ": "UTC",
         "SOURCE_DATE_EPOCH": "315532800",
-        "CC": values["cc"],
-        "BUILD_CC": str(bin_dir / "cc_for_build") if recipe.get("cc_for_build") else values["cc"],
-        "CC_FOR_BUILD": str(bin_dir / "cc_for_build") if recipe.get("cc_for_build") else values["cc"],
-        "AR": values["ar"],
-        "RANLIB": values["ranlib"],
+        "CC": "cc",
+        "BUILD_CC": build_cc,
+        "CC_FOR_BUILD": build_cc,
+        "AR": "ar",
+        "RANLIB": "ranlib",
     }
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     for key, value in recipe.get("env", {}).items():
@@ -176,18 +264,21 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         forward = work / "libm_forward.o"
         shutil.copy(recipe["libm_forward"], forward)
         env["LDFLAGS"] = f"{env.get('LDFLAGS', '')} {forward}".strip()
+    # No debug info in linked programs: zig builds its libc start files in its own cache and
+    # their debug info names the zig installation and the directory of whichever build came first.
+    env["LDFLAGS"] = f"{env.get('LDFLAGS', '')} -Wl,--strip-debug".strip()
     log = work / "build.log"
     for step in recipe["steps"]:
         run_step(["/bin/sh", "-ec", expand(step, values)], src, env, log)
     copy_outputs(prefix, src, out, recipe["outputs"], values)
-    # Gigabytes for CPython; a failed build's tree stays for inspection (its path is in the log).
-    shutil.rmtree(work, ignore_errors=True)
+    pyc_python = expand(recipe["pyc_python"], values) if recipe.get("pyc_python") else None
+    map_build_paths(out, work, canonical, pyc_python, env)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, required=True, help="JSON recipe")
-    parser.add_argument("--work", type=Path, help="scratch directory (default: $TMPDIR/rps-build/<name>-<hash of --out>)")
+    parser.add_argument("--work", type=Path, help="build in this directory and keep it (default: a fresh private one, removed)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
     try:
@@ -196,23 +287,37 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as err:
         print(f"build_from_source: bad recipe {args.recipe}: {err!r}", file=sys.stderr)
         return 1
-    # A fixed path keeps build paths, and so outputs, stable. It is per output (the same
-    # library built for two configurations runs concurrently) and locked, because without
-    # Bazel's private /tmp (processwrapper-sandbox, local execution) it is shared.
-    base = Path(os.environ.get("TMPDIR", "/tmp"), "rps-build")
-    work = args.work or base / f"{name}-{hashlib.sha256(str(args.out).encode()).hexdigest()[:10]}"
+    # A directory nobody else can create, enter or predict: a shared fixed path would let
+    # another account fail the build or alter it between steps.
+    base = os.environ.get("TMPDIR") or "/tmp"
     try:
-        work.parent.mkdir(parents=True, exist_ok=True)
-        with open(work.with_name(work.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            build(recipe, work, args.out)
+        work = args.work or Path(tempfile.mkdtemp(prefix=f"rps-build-{name}-", dir=base))
+    except OSError as err:
+        print(f"build_from_source: {name}: cannot make a private build directory in {base}: {err}", file=sys.stderr)
+        return 1
+    if args.work:
+        shutil.rmtree(args.work, ignore_errors=True)
+    try:
+        build(recipe, work, args.out)
     except RecipeError as err:
         print(f"build_from_source: {name}: {err}", file=sys.stderr)
         return 1
     except (OSError, KeyError, ValueError) as err:
         print(f"build_from_source: {name}: {err!r}", file=sys.stderr)
         return 1
+    finally:
+        # Gigabytes for CPython. To inspect a failed build, run the tool with --work DIR.
+        if not args.work:
+            _remove_tree(work)
     return 0
+
+
+def _remove_tree(path: Path) -> None:
+    # Some builds leave read-only directories (Go-style module caches, `make install` modes).
+    for root, dirs, _ in os.walk(path):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":
