@@ -3,8 +3,8 @@
 A build runs in one small workspace while tools/bazel runs in four more. Each workspace has
 tools/bazel as a symlink to this checkout's launcher, so it is the launcher's own policy that
 runs, with the private Bazel install of the outer build and an output root in the test's
-temporary directory (never the user's). The grace period is 0: only liveness protects the
-running build. Every server started here is shut down at the end.
+temporary directory (never the user's). The grace period and the interval between pruning
+runs are 0: every invocation prunes, and only liveness protects the running build. Every server started here is shut down at the end.
 """
 
 import hashlib
@@ -107,6 +107,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[dict[str, Workspace], Path, Path]]:
         "RULES_PY_STANDALONE_CACHE": str(_private_cache(tmp_path)),
         "RULES_PY_STANDALONE_OUTPUT_ROOT": str(root),
         "RULES_PY_STANDALONE_PRUNE_GRACE_MINUTES": "0",
+        "RULES_PY_STANDALONE_PRUNE_INTERVAL_SECONDS": "0",  # every invocation prunes
         "SSL_CERT_FILE": str(tmp_path / "no-bundle"),  # leaves the install's trust store alone
     }
     workspaces = {}

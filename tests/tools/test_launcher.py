@@ -153,6 +153,20 @@ def test_pruning_can_be_switched_off(launcher: Path, tmp_path: Path, private_env
     assert gone.exists()
 
 
+def test_pruner_runs_at_most_once_per_interval(launcher: Path, tmp_path: Path, private_env: dict[str, str]) -> None:
+    root = tmp_path / "root"
+    first = _fake_base(root, tmp_path / "deleted-checkout", 2 * 3600)
+    assert _run(launcher, private_env, "info").returncode == 0
+    assert not first.exists()
+    assert int((root / "rules_py_standalone_pruned_at").read_text()) >= time.time() - 60
+    # Within the interval (300 s by default) the launcher does not start the pruner at all.
+    second = _fake_base(root, tmp_path / "deleted-checkout-2", 2 * 3600)
+    assert _run(launcher, private_env, "info").returncode == 0
+    assert second.exists()
+    done = _run(launcher, {**private_env, "RULES_PY_STANDALONE_PRUNE_INTERVAL_SECONDS": "0"}, "info")
+    assert done.returncode == 0 and not second.exists()
+
+
 def test_a_bad_policy_value_is_reported_and_the_command_still_runs(
         launcher: Path, tmp_path: Path, private_env: dict[str, str]) -> None:
     done = _run(launcher, {**private_env, "RULES_PY_STANDALONE_PRUNE_DAYS": "soon"}, "info")

@@ -99,6 +99,11 @@ def test_old_base_is_pruned_and_recent_ones_are_kept(root: Path, workspaces: Pat
     assert week.exists() and recent_gone.exists()
 
 
+def test_each_run_notes_when_it_pruned(root: Path, workspaces: Path) -> None:
+    run_prune(root, workspaces / "current")
+    assert abs(int((root / ob.PRUNED_AT_FILE).read_text()) - time.time()) < 60
+
+
 def test_current_workspace_base_is_never_pruned(root: Path, workspaces: Path) -> None:
     current = make_base(root, workspaces / "current", 30 * DAY)
     done, _ = run_prune(root, workspaces / "current")

@@ -12,7 +12,8 @@ root other than the current workspace's:
   longer than the age limit, (3) the least recently used while the idle bases exceed the budget.
 
 "Used" is when the last command ended (command.log, which Bazel writes through the whole
-command) or started (a stamp this module writes), never the directory's own mtime. Pruners
+command) or started (Bazel's client lock file, and a stamp this module writes before Bazel
+starts), never the directory's own mtime. Pruners
 serialize on a lock in the output root; a second one skips. Sizes for the budget are measured
 with du only for idle bases and cached by their last-used time, so a normal run measures nothing.
 """
@@ -41,6 +42,9 @@ WORKSPACE_FILE = "DO_NOT_BUILD_HERE"
 STAMP_FILE = "rules_py_standalone_last_used"
 LOCK_FILE = "rules_py_standalone_prune.lock"
 SIZES_FILE = "rules_py_standalone_sizes.json"
+# When the last pruning run started (epoch seconds): tools/bazel skips this module until
+# RULES_PY_STANDALONE_PRUNE_INTERVAL_SECONDS have passed, reading it with shell builtins only.
+PRUNED_AT_FILE = "rules_py_standalone_pruned_at"
 # Bases being deleted are moved here first, so a half-deleted base is never used by Bazel.
 TRASH_DIR = "rules_py_standalone_trash"
 # Bazel's default --max_idle_secs: a server idle this long has exited by itself.
@@ -350,13 +354,14 @@ def delete_base(prune: Prune, root: Path, size: int, policy: Policy, cmdlines: C
     """Moves the base aside, checks it was not taken into use meanwhile, then deletes it."""
     trash = root / TRASH_DIR
     trash.mkdir(exist_ok=True)
-    moved = trash / f"{prune.base.path.name}.{os.getpid()}"
+    moved = trash / f"{prune.base.path.name}.{time.time_ns()}"
     try:
         prune.base.path.rename(moved)
     except OSError as error:
-        if error.errno == errno.ENOENT:
-            return False  # already gone
-        raise
+        if error.errno != errno.ENOENT:  # ENOENT: already gone
+            print(f"tools/bazel: could not prune output base {prune.base.path} ({prune.reason}): {error}; "
+                  "it stays as it is", file=err)
+        return False
     # A launcher stamps its base before Bazel starts, so a use that began before the move shows
     # here; one that begins after it finds no base and Bazel starts a fresh one.
     names = spellings(prune.base.path)
@@ -408,6 +413,7 @@ def prune(root: Path, workspace: str, policy: Policy, err: TextIO, now: float | 
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return []  # another launcher is pruning this root now
+        (root / PRUNED_AT_FILE).write_text(f"{int(time.time())}\n")
         empty_trash(root, err)
         own = os.path.realpath(workspace)
         bases = [b for b in read_output_bases(root)
