@@ -1,8 +1,9 @@
 """Prunes the private Bazel's output bases without touching work in progress.
 
-Run by tools/bazel before every command (host python3, standard library only). The policy is
-described for users in docs/bazel-install.md; in short, for the output bases under the output
-root other than the current workspace's:
+Run by tools/bazel before a command, at most every few minutes (tools/bazel reads
+PRUNED_AT_FILE to decide); host python3, standard library only. The policy is described for
+users in docs/bazel-install.md. In short, of the output bases under the output root other than
+the current workspace's:
 
 - in use, never deleted and not counted: a live server names the base (server.pid.txt and
   /proc/<pid>/cmdline), any live process mentions its path, or it was used within the grace
@@ -13,9 +14,9 @@ root other than the current workspace's:
 
 "Used" is when the last command ended (command.log, which Bazel writes through the whole
 command) or started (Bazel's client lock file, and a stamp this module writes before Bazel
-starts), never the directory's own mtime. Pruners
-serialize on a lock in the output root; a second one skips. Sizes for the budget are measured
-with du only for idle bases and cached by their last-used time, so a normal run measures nothing.
+starts), never the directory's own mtime. Pruners serialize on a lock in the output root; a
+second one skips. Sizes for the budget are measured with du only for idle bases and cached by
+their last-used time, so a normal run measures nothing.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ ENV_DAYS = "RULES_PY_STANDALONE_PRUNE_DAYS"
 ENV_BUDGET = "RULES_PY_STANDALONE_PRUNE_BUDGET"
 ENV_GRACE = "RULES_PY_STANDALONE_PRUNE_GRACE_MINUTES"
 DEFAULT_DAYS = 14.0  # the disk cache's max age in .bazelrc
-DEFAULT_BUDGET = "20G"  # about four full builds of this repository
+DEFAULT_BUDGET_BYTES = 20 << 30  # four to six full builds of this repository
 DEFAULT_GRACE_MINUTES = 60.0
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -71,7 +72,7 @@ class PolicyError(Exception):
 class Policy:
     """What may be pruned: ages in seconds, budget in bytes (None: no budget)."""
 
-    def __init__(self, max_age_seconds: float = DEFAULT_DAYS * 86400, budget_bytes: int | None = 20 << 30,
+    def __init__(self, max_age_seconds: float = DEFAULT_DAYS * 86400, budget_bytes: int | None = DEFAULT_BUDGET_BYTES,
                  grace_seconds: float = DEFAULT_GRACE_MINUTES * 60) -> None:
         self.max_age_seconds = max_age_seconds
         self.budget_bytes = budget_bytes
@@ -87,7 +88,7 @@ class Policy:
     def from_env(cls, env: dict[str, str]) -> Policy:
         return cls(
             max_age_seconds=_number(env, ENV_DAYS, DEFAULT_DAYS) * 86400,
-            budget_bytes=parse_size(env.get(ENV_BUDGET) or DEFAULT_BUDGET, ENV_BUDGET),
+            budget_bytes=parse_size(env[ENV_BUDGET], ENV_BUDGET) if env.get(ENV_BUDGET) else DEFAULT_BUDGET_BYTES,
             grace_seconds=_number(env, ENV_GRACE, DEFAULT_GRACE_MINUTES) * 60,
         )
 
