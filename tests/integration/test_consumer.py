@@ -56,6 +56,19 @@ py_standalone_binary(
     deps = [":lib"],
     main = "app.py",
 )
+
+# The application's own `test` package, named like CPython's (excluded by default), with data.
+py_library(
+    name = "test_package",
+    srcs = ["test/__init__.py", "test/leakers/__init__.py"],
+    data = ["test/leakers/README.txt"],
+)
+
+py_standalone_binary(
+    name = "own_test_package",
+    srcs = ["own_test_package.py"],
+    deps = [":test_package"],
+)
 """
 
 CONSUMER_FILES = {
@@ -63,6 +76,11 @@ CONSUMER_FILES = {
     "lib/greet.py": "def greeting():\n    return 'hello from a consumer'\n",
     "broken.py": "print('fine')\nif True\n    pass\n",
     "greet.py": "",
+    "own_test_package.py": "import importlib.resources, test.leakers\n"
+                           "print(importlib.resources.files(test.leakers).joinpath('README.txt').read_text(), end='')\n",
+    "test/__init__.py": "",
+    "test/leakers/__init__.py": "",
+    "test/leakers/README.txt": "the consumer's own test data\n",
 }
 
 MODULE = """\
@@ -181,6 +199,8 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert done.stdout == "hello from a consumer ['a', '-c']\n"
     done = consumer.bazel("run", "@rules_py_standalone//examples/hello")
     assert done.stdout == "Hello from Python 3.13!\n"
+    done = consumer.bazel("run", "//:own_test_package")
+    assert done.stdout == "the consumer's own test data\n"
     consumer.bazel("build", "@rules_py_standalone//examples/stdlib_tour", "@rules_py_standalone//examples/resources:resources_example")
     bin_dir = Path(consumer.bazel("info", "bazel-bin").stdout.strip())
     examples = bin_dir / "external" / next(p.name for p in (bin_dir / "external").iterdir() if p.name.startswith("rules_py_standalone")) / "examples"
