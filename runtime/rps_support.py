@@ -239,6 +239,17 @@ def _resource_classes():
         def files(self):
             return PackedResource(self._package)
 
+    # as_file() of packed data gives its virtual path, which the files-by-path view serves
+    # (runtime/rps_view.py), instead of a copy in a temporary file or directory.
+    import contextlib
+    import pathlib
+    from importlib.resources import _common
+
+    @_common.as_file.register(PackedResource)
+    @contextlib.contextmanager
+    def _as_file(resource):
+        yield pathlib.Path(str(resource))
+
     _resource_class_cache.extend([PackedResourceReader, PackedResource])
     return _resource_class_cache
 

@@ -370,7 +370,7 @@ _ATTRS = {
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
     # The runtime's Python half, packed as _<file name>.
-    "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py"], allow_files = [".py"]),
+    "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py", "//runtime:rps_view.py"], allow_files = [".py"]),
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),

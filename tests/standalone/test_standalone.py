@@ -267,14 +267,14 @@ _SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 _MULTIPROCESSING_FILES = re.compile(r"^/dev/shm/sem\.|^/tmp/pymp-|^/tmp/[a-z0-9_]{8}$")
 
 
-def _strace(binary: Path, cwd: Path) -> list[str]:
+def _strace(binary: Path, cwd: Path, *args: str) -> list[str]:
     log = cwd.parent / "strace.log"
     strace = os.path.abspath(os.environ["STRACE"])
     libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
     env = {"LD_LIBRARY_PATH": str(libunwind)}
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
-         "trace=%file,write,writev,pwrite64,pwritev,mkdir,rename,unlink", "--", "/usr/bin/env", "-i", str(binary)],
+         "trace=%file,write,writev,pwrite64,pwritev,mkdir,rename,unlink", "--", "/usr/bin/env", "-i", str(binary), *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
@@ -292,7 +292,8 @@ def _violations(lines: list[str], distribution: str) -> list[str]:
         paths = _PATH.findall(rest)
         if call.startswith(("write", "pwrite")):
             target = re.match(r"(\d+)<([^>]*)>", rest)
-            if target and target.group(1) not in ("1", "2") and not target.group(2).startswith(("pipe:", "socket:", "anon_inode:")) \
+            # Memory files (memfd_create: no file system) hold packed files opened by path.
+            if target and target.group(1) not in ("1", "2") and not target.group(2).startswith(("pipe:", "socket:", "anon_inode:", "/memfd:rps:")) \
                     and not _MULTIPROCESSING_FILES.match(target.group(2)):
                 found.append(line)
             continue
@@ -386,3 +387,73 @@ def test_flipped_module_byte_is_refused_when_imported(tmp_path):
     result = _damaged(tmp_path, flip)
     assert result.returncode == 1  # an ImportError the program could catch, not a crash
     assert "corrupt packed resources: CRC-32 mismatch in entry 'hello'" in result.stderr
+
+
+# --- files by path (the read-only view of the packed files under the binary's path) ----------
+
+def _stock_python(*args, env=None, cwd=None):
+    python = os.path.join(os.environ["DISTRIBUTION"], "install", "bin", "python3.13")
+    return subprocess.run([python, "-B", "-s", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def view_site(tmp_path_factory) -> Path:
+    """viewpkg laid out in a plain directory (runfiles are symbolic links), for stock python."""
+    site = tmp_path_factory.mktemp("view") / "site"
+    shutil.copytree(Path(os.environ["VIEW_PACKAGE"]).parents[1], site)
+    return site
+
+
+def test_files_by_path_match_stock_python(view_site):
+    inside = _run("FILES_BY_PATH", "binary")
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock_python(os.path.abspath(os.environ["FILES_BY_PATH_PY"]), env={"PYTHONPATH": str(view_site), "PATH": "/usr/bin:/bin"})
+    assert stock.returncode == 0, stock.stderr
+    inside_result, stock_result = json.loads(inside.stdout), json.loads(stock.stdout)
+    read_only = inside_result.pop("binary")
+    # The same results and the same exceptions as from a directory on disk, API by API.
+    for key in sorted(set(inside_result) | set(stock_result)):
+        assert inside_result.get(key) == stock_result.get(key), key
+    assert inside_result["source"]["linecache"].strip() == "return text.upper()  # a line the test reads back through linecache"
+    assert inside_result["as_file"][0] == "viewpkg/data/greeting.txt"  # the virtual path, no temporary file
+    # Read-only: every write names its path and fails as on a read-only file system.
+    erofs = {"errno": 30, "error": "OSError"}
+    for key in ("open_write", "open_append", "os_open_write", "os_open_create", "mkdir", "remove", "rmdir", "rename", "pathlib_write"):
+        assert {k: read_only[key][k] for k in erofs} == erofs, key
+        assert read_only[key]["filename"].startswith("viewpkg/data"), key
+    assert read_only["mkdir_existing"]["error"] == "FileExistsError"
+    assert read_only["access_write"] is False and read_only["as_file_under_binary"] is True
+    assert read_only["fd_read_only"]["error"] == "PermissionError"  # a sealed memory file
+    assert read_only["binary_is_a_file"] == [True, False]
+
+
+def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
+    binary = tmp_path / "app"
+    shutil.copy(_binary("FILES_BY_PATH"), binary)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    lines = _strace(binary, cwd)
+    distribution = os.path.realpath(os.environ["DISTRIBUTION"])
+    violations = _violations(lines, distribution)
+    assert violations == [], "\n".join(violations)
+    # The paths under the binary never reach the kernel; the packed files come from memory files.
+    assert not [line for line in lines if f"{binary}/" in line], "a path under the binary reached the kernel"
+    assert any("/memfd:rps:viewpkg/data/greeting.txt" in line for line in lines)
+    assert list(cwd.iterdir()) == []
+
+
+def test_damaged_packed_file_fails_its_first_read(tmp_path):
+    data = bytearray(Path(_binary("FILES_BY_PATH")).read_bytes())
+    offset, blob = _blob_offset(bytes(data))
+    record = blob.find("resources", "viewpkg/data/greeting.txt")
+    data[offset + record.data_offset] ^= 0xFF
+    damaged = tmp_path / "app"
+    damaged.write_bytes(bytes(data))
+    damaged.chmod(0o755)
+    result = _run(str(damaged), "read", "viewpkg/data/greeting.txt")
+    assert result.returncode == 0, result.stderr
+    # An OSError naming the entry and the path, at the first read; other files still read.
+    assert result.stdout.startswith("OSError 5 [Errno 5] corrupt packed resources: CRC-32 mismatch in entry "
+                                    "'viewpkg/data/greeting.txt'"), result.stdout
+    assert result.stdout.rstrip().endswith(f"{damaged}/viewpkg/data/greeting.txt'")
+    assert _run(str(damaged), "read", "viewpkg/sub/table.csv").stdout == "name,value\none,1\ntwo,2\n"

@@ -38,10 +38,10 @@ CJK_CODEC_EXTENSIONS = frozenset({
 })
 
 # Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.
-RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_support", "_rps_config")
+RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_support", "_rps_view", "_rps_config")
 # The runtime's own modules: imports inside their functions serve features the program may
 # never use (importlib.resources, importlib.metadata), so pruning does not follow them.
-_RUNTIME_MODULES = ("_rps_importer", "_rps_support")
+_RUNTIME_MODULES = ("_rps_importer", "_rps_support", "_rps_view")
 
 
 class PackError(Exception):
