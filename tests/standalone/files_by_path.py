@@ -172,6 +172,24 @@ if __name__ == "__main__":
         except OSError as e:
             print(type(e).__name__, e.errno, e)
         sys.exit(0)
+    if sys.argv[1:2] == ["overhead"]:  # overhead FILE: ns per call on an ordinary path, wrapped vs original
+        import _rps_pathhook
+        import timeit
+        real = sys.argv[2]
+        path = pathlib.Path(real)
+        pairs = {
+            "os.stat(str)": (lambda: os.stat(real), lambda s=_rps_pathhook.original("stat"): s(real)),
+            "os.stat(Path)": (lambda: os.stat(path), lambda s=_rps_pathhook.original("stat"): s(path)),
+            "open+close": (lambda: open(real, "rb").close(), lambda o=_rps_pathhook.original("io_open"): o(real, "rb").close()),
+        }
+        for name, (wrapped, original) in pairs.items():
+            times = {}
+            for label, function in (("wrapped", wrapped), ("original", original)) * 2:
+                best = min(timeit.repeat(function, number=20000, repeat=7)) / 20000 * 1e9
+                times[label] = min(best, times.get(label, best))
+            print(f"{name}: wrapped {times['wrapped']:.0f} ns, original {times['original']:.0f} ns, "
+                  f"+{times['wrapped'] - times['original']:.0f} ns ({(times['wrapped'] / times['original'] - 1) * 100:+.1f} %)")
+        sys.exit(0)
     result = report()
     if sys.argv[1:] == ["binary"]:
         result["binary"] = binary_only()
