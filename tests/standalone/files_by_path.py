@@ -174,18 +174,23 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:2] == ["overhead"]:  # overhead FILE: ns per call on an ordinary path, wrapped vs original
         import _rps_pathhook
+        import time
         import timeit
         real = sys.argv[2]
         path = pathlib.Path(real)
         pairs = {
-            "os.stat(str)": (lambda: os.stat(real), lambda s=_rps_pathhook.original("stat"): s(real)),
-            "os.stat(Path)": (lambda: os.stat(path), lambda s=_rps_pathhook.original("stat"): s(path)),
-            "open+close": (lambda: open(real, "rb").close(), lambda o=_rps_pathhook.original("io_open"): o(real, "rb").close()),
+            "os.stat(str)": (lambda s=os.stat: s(real), lambda s=_rps_pathhook.original("stat"): s(real)),
+            "os.stat(Path)": (lambda s=os.stat: s(path), lambda s=_rps_pathhook.original("stat"): s(path)),
+            "os.stat(fd)": (lambda s=os.stat, fd=os.open(real, os.O_RDONLY): s(fd),
+                            lambda s=_rps_pathhook.original("stat"), fd=os.open(real, os.O_RDONLY): s(fd)),
+            "open+close": (lambda o=open: o(real, "rb").close(), lambda o=_rps_pathhook.original("io_open"): o(real, "rb").close()),
         }
         for name, (wrapped, original) in pairs.items():
+            # Interleaved, the best of many short rounds in CPU time of this thread: the machine's
+            # other load neither preempts nor favours one of the two.
             times = {}
-            for label, function in (("wrapped", wrapped), ("original", original)) * 2:
-                best = min(timeit.repeat(function, number=20000, repeat=7)) / 20000 * 1e9
+            for label, function in (("wrapped", wrapped), ("original", original)) * 40:
+                best = min(timeit.repeat(function, number=2000, repeat=3, timer=time.thread_time)) / 2000 * 1e9
                 times[label] = min(best, times.get(label, best))
             print(f"{name}: wrapped {times['wrapped']:.0f} ns, original {times['original']:.0f} ns, "
                   f"+{times['wrapped'] - times['original']:.0f} ns ({(times['wrapped'] / times['original'] - 1) * 100:+.1f} %)")
