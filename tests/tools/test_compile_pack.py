@@ -80,6 +80,12 @@ def test_compile_and_pack(tmp_path, stdlib):
     listed = json.loads(report.read_text())
     assert {"name": "tkinter", "origin": "<stdlib>/tkinter/__init__.py",
             "reason": "excluded by default ('tkinter'); stdlib_include re-adds it"} in listed["excluded"]
+    # Which packed files are reachable by path under the binary: data yes, sourceless modules no.
+    paths = {e["name"]: e.get("path") for table in ("modules", "resources") for e in listed[table]}
+    assert paths["pkg/d.txt"] == "pkg/d.txt" and paths["main"] is None
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--sources")
+    paths = {e["name"]: e.get("path") for e in json.loads(report.read_text())["modules"]}
+    assert paths["main"] == "main.py" and paths["pkg"] == "pkg/__init__.py" and paths["json.decoder"] == "json/decoder.py"
 
 
 def test_prune_keeps_what_imports_reach(tmp_path, stdlib):

@@ -217,16 +217,43 @@ def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     })
 
 
+def view_path(table: str, name: str, flags: int, has_source: bool) -> str | None:
+    """The entry's path under the binary in the files-by-path view (runtime/rps_view.py), or None
+    when open() cannot reach it: package data, metadata, embedded module sources and the
+    extension modules of wheels have one; bytecode without its source and libraries do not."""
+    if table == "resources":
+        package, _, rest = name.partition("/")
+        return package.replace(".", "/") + "/" + rest
+    if table == "metadata":
+        return name
+    if table != "modules" or flags & resources.NAMESPACE:
+        return None
+    path = name.replace(".", "/")
+    if flags & resources.EXTENSION:
+        import importlib.machinery
+        return path + ("/__init__" if flags & resources.PACKAGE else "") + importlib.machinery.EXTENSION_SUFFIXES[0]
+    if not has_source:
+        return None
+    return path + "/__init__.py" if flags & resources.PACKAGE else path + ".py"
+
+
 def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, packages: list[dict] = ()) -> dict:
+    def entry(table, name, flags, data, source, origin, reason):
+        # A module keeps its source without --sources only when it has no bytecode (pack()).
+        has_source = source is not None and (sources or (not data and not flags & resources.NAMESPACE))
+        listed = {"name": name, "origin": origin, "reason": reason, "size": len(data) + (len(source or b"") if sources else 0)}
+        path = view_path(table, name, flags, has_source)
+        if path is not None:
+            listed["path"] = path
+        return listed
+
     return {
-        "format": "rps-pack-report-2",
+        "format": "rps-pack-report-3",
         "packages": list(packages),
         "python": "%d.%d" % sys.version_info[:2],
         "sources_embedded": sources,
         "blob_size": blob_size,
-        **{table: [{"name": name, "origin": origin, "reason": reason, "size": len(data) + (len(source or b"") if sources else 0)}
-                   for name, _, data, source, origin, reason in entries]
-           for table, entries in tables.items()},
+        **{table: [entry(table, *fields) for fields in entries] for table, entries in tables.items()},
         "excluded": sorted(excluded, key=lambda e: e["name"]),
     }
 
