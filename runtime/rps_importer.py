@@ -239,8 +239,10 @@ def run():
         if extra:
             sys.path.extend(p for p in extra.split(os.pathsep) if p)
     argv = sys.argv
-    # A Python command line: multiprocessing's children, or python_command_line = True.
-    if len(argv) > 1 and argv[1].startswith("-"):
+    # A Python command line: multiprocessing's children (a leading option), or with
+    # python_command_line = True any arguments at all, as python takes them (a first argument
+    # that is not an option is a script); without arguments, main runs.
+    if len(argv) > 1 and (argv[1].startswith("-") or _rps_config.PYTHON_COMMAND_LINE):
         import _rps_support
         if _rps_support.run_python_command_line(argv, _rps_config.PYTHON_COMMAND_LINE):
             return

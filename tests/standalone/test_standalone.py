@@ -172,12 +172,44 @@ def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-I", "-S", "-X", "utf8", "-c", "print(6 * 7)").stdout == "42\n"
     assert _run("PYTHON_CLI", "-m", "json.tool", input='{"a":1}').stdout == '{\n    "a": 1\n}\n'
     script = tmp_path / "script.py"
-    script.write_text("import sys\nprint('script', sys.argv[1:])\n")
-    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x']\n"
-    # Without a leading option, arguments belong to the program.
-    assert json.loads(_run("PYTHON_CLI", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
-    # A binary without the opt-in never runs -c code.
+    script.write_text("import sys\nprint('script', sys.argv[1:], sys.path[0] == sys.argv[0].rpartition('/')[0])\n")
+    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] True\n"
+    # As python: a first argument that is not an option is the script.
+    assert _run("PYTHON_CLI", str(script), "y", "-c").stdout == "script ['y', '-c'] True\n"
+    missing = _run("PYTHON_CLI", "/nonexistent/script.py")
+    assert missing.returncode == 2 and missing.stderr.endswith(
+        "can't open file '/nonexistent/script.py': [Errno 2] No such file or directory\n"), missing.stderr
+    unknown = _run("PYTHON_CLI", "--bogus")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("unknown option --bogus\n")
+    # main runs without arguments, or as -m <main> with arguments.
+    assert json.loads(_run("PYTHON_CLI").stdout)["argv"] == []
+    assert json.loads(_run("PYTHON_CLI", "-m", "behaviours", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
+    # A binary without the opt-in never runs -c code or scripts.
     assert "print" not in _run("BEHAVIOURS", "-c", "print('hijacked')").stdout
+    assert _run("BEHAVIOURS", str(script)).stderr == f"unknown behaviour {str(script)!r}\n"  # main got it
+
+
+def test_python_command_line_runs_packed_scripts_from_memory():
+    # A script path under the binary's own virtual tree runs the packed module (no source
+    # embedded in this binary, nothing read from disk), as __main__ with its arguments.
+    binary = os.path.realpath(_binary("PYTHON_CLI"))
+    assert _run("PYTHON_CLI", f"{binary}/behaviours.py", "exit", "3").returncode == 3
+    tool = _run("PYTHON_CLI", f"{binary}/json/tool.py", input='{"b": [1]}')
+    assert (tool.returncode, tool.stdout) == (0, '{\n    "b": [\n        1\n    ]\n}\n'), tool.stderr
+
+
+@pytest.mark.parametrize("code, status, stderr", [
+    ("exit(1)", 1, ""), ("quit(3)", 3, ""), ("exit()", 0, ""), ("exit('bye')", 1, "bye\n"), ("quit", 0, ""),
+])
+def test_python_command_line_has_exit_and_quit(code, status, stderr):
+    result = _run("PYTHON_CLI", "-c", code)
+    assert (result.returncode, result.stderr) == (status, stderr)
+
+
+def test_exit_builtin_only_with_the_python_command_line():
+    # Without the opt-in the program's builtins are python -S's: no exit() or quit().
+    result = _run("BEHAVIOURS", "builtins")
+    assert result.stdout == "False False\n"
 
 
 def test_resources_example():
