@@ -436,8 +436,9 @@ def view_site(tmp_path_factory) -> Path:
     return site
 
 
-def test_files_by_path_match_stock_python(view_site):
-    inside = _run("FILES_BY_PATH", "binary")
+@pytest.mark.parametrize("variable", ["FILES_BY_PATH", "FILES_BY_PATH_3_11"])
+def test_files_by_path_match_stock_python(view_site, variable):
+    inside = _run(variable, "binary")
     assert inside.returncode == 0, inside.stderr
     stock = _stock_python(os.path.abspath(os.environ["FILES_BY_PATH_PY"]), env={"PYTHONPATH": str(view_site), "PATH": "/usr/bin:/bin"})
     assert stock.returncode == 0, stock.stderr
