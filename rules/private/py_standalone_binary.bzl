@@ -353,9 +353,9 @@ _ATTRS = {
     ),
     "python_command_line": attr.bool(
         default = False,
-        doc = "Accept a Python command line (-c, -m, script, -W/-X options) when the first argument " +
-              "starts with '-', for tools that re-run sys.executable as Python. Off by default so the " +
-              "program's own options are never taken.",
+        doc = "Take the arguments as python does (-c, -m, a script, -W/-X options), for tools that " +
+              "re-run sys.executable as Python; main then runs without arguments, or as `-m <main>`. " +
+              "Off by default so the program's own arguments are never taken.",
     ),
     "python_version": attr.string(doc = "X.Y of the CPython to embed (default: the toolchain flag's value)."),
     "srcs": attr.label_list(allow_files = [".py"], doc = "The program's Python files."),
