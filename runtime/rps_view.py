@@ -88,8 +88,8 @@ def _text(path):
 
 
 def _lookup(path):
-    """(directory or None, node) for a path under the executable: node None for a directory,
-    else (table, index, payload). Raises the OSError the kernel would give for such a path."""
+    """(relative path, node) for a path under the executable: node None for a directory, else
+    (table, index, payload). Raises the OSError the kernel would give for such a path."""
     tree = _tree or _build()
     rest = _text(path)[len(_PREFIX):]
     where = []
@@ -111,10 +111,7 @@ def _lookup(path):
         if part not in children:
             raise _error(errno.ENOENT, path)
         node = children[part]
-        if node is None:
-            where.append(part)
-        else:
-            where.append(part)
+        where.append(part)
     if not where:
         raise _error(errno.ENOTDIR, path)
     return "/".join(where), node
@@ -362,15 +359,3 @@ def scandir(path=None):
         joined = top + entry_name if top.endswith(separator) else top + separator + entry_name
         entries.append(_DirEntry(entry_name, joined, relative + "/" + name, child))
     return _ScandirIterator(entries)
-
-
-def files():
-    """[(relative path, table name, entry name)] of every file in the view (tests, reports)."""
-    tree = _tree or _build()
-    tables = {_MODULES: "modules", _RESOURCES: "resources", _METADATA: "metadata"}
-    found = []
-    for directory, children in tree.items():
-        for name, node in children.items():
-            if node is not None:
-                found.append((f"{directory}/{name}" if directory else name, tables[node[0]]))
-    return sorted(found)
