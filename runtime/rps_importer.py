@@ -179,10 +179,22 @@ class _PathEntryFinder:
         self._prefix = package + "." if package else ""
 
     def find_spec(self, fullname, target=None):
-        rest = fullname[len(self._prefix):]
-        if not fullname.startswith(self._prefix) or "." in rest:
+        # Like a directory on disk, this entry holds the modules directly in it, whatever name
+        # the import asks for them by: a package's directory put on sys.path (a script's, or
+        # sys.path.insert(0, os.path.dirname(__file__))) imports its modules as top-level ones.
+        packed = self._prefix + fullname.rpartition(".")[2]
+        if packed == fullname:
+            return _importer.find_spec(fullname)
+        found = _find(_MODULES, packed)
+        if found is None:
             return None
-        return _importer.find_spec(fullname)
+        flags = found[1]
+        origin = _origin(packed, flags)
+        spec = ModuleSpec(fullname, _importer, origin=origin, loader_state=found, is_package=bool(flags & _PACKAGE))
+        spec.has_location = origin is not None
+        if flags & _PACKAGE:
+            spec.submodule_search_locations = [f"{_root}/{packed.replace('.', '/')}"]
+        return spec
 
     def iter_modules(self, prefix=""):
         for name, _, flags in _names(_MODULES, self._prefix):

@@ -196,6 +196,11 @@ def test_python_command_line_runs_packed_scripts_from_memory():
     assert _run("PYTHON_CLI", f"{binary}/behaviours.py", "exit", "3").returncode == 3
     tool = _run("PYTHON_CLI", f"{binary}/json/tool.py", input='{"b": [1]}')
     assert (tool.returncode, tool.stdout) == (0, '{\n    "b": [\n        1\n    ]\n}\n'), tool.stderr
+    # As from disk, a package's directory on sys.path (a script's directory is put there) imports
+    # its modules as top-level ones.
+    sibling = _run("PYTHON_CLI", "-c", "import sys; sys.path.insert(0, sys.executable + '/json'); import decoder, json.decoder; "
+                   "print(decoder.__name__, decoder.__file__ == json.decoder.__file__, decoder is json.decoder)")
+    assert sibling.stdout == "decoder True False\n", sibling.stderr
 
 
 @pytest.mark.parametrize("code, status, stderr", [
