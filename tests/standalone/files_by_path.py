@@ -161,7 +161,33 @@ def binary_only() -> dict:
         "as_file_under_binary": str(importlib.resources.as_file(importlib.resources.files("viewpkg") / "data").__enter__()).startswith(sys.executable + "/"),
         "fd_read_only": outcome(lambda: os.write(os.open(greeting, os.O_RDONLY), b"x")),
         "binary_is_a_file": [os.path.isfile(sys.executable), os.path.isdir(sys.executable + "/")],
+        "readlink": outcome(os.readlink, greeting),
+        "mmap": _mapped(viewpkg.data_path("nested", "numbers.bin")),
+        "copytree": _copied(DATA),
     }
+
+
+def _mapped(path):
+    """A packed file's descriptor maps read-only; writable shared mappings are refused (sealed)."""
+    import mmap
+    with open(path, "rb") as f:
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            head = list(mapped[:3])
+        return [head, outcome(lambda: mmap.mmap(f.fileno(), 0))]
+
+
+def _copied(directory):
+    """shutil.copytree out of the binary: the same files and bytes."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as target:
+        shutil.copytree(directory, os.path.join(target, "copy"))
+        copied = {}
+        for top, _, files in os.walk(os.path.join(target, "copy")):
+            for name in files:
+                with open(os.path.join(top, name), "rb") as copy, open(os.path.join(directory, os.path.relpath(top, os.path.join(target, "copy")), name), "rb") as packed:
+                    copied[os.path.relpath(os.path.join(top, name), target)] = copy.read() == packed.read()
+        return sorted(copied.items())
 
 
 if __name__ == "__main__":

@@ -463,6 +463,9 @@ def test_files_by_path_match_stock_python(view_site, variable):
     assert read_only["access_write"] is False and read_only["as_file_under_binary"] is True
     assert read_only["fd_read_only"]["error"] == "PermissionError"  # a sealed memory file
     assert read_only["binary_is_a_file"] == [True, False]
+    assert read_only["readlink"]["errno"] == 22  # EINVAL: not a symbolic link, as for a regular file
+    assert read_only["mmap"] == [[0, 1, 2], {"error": "PermissionError", "errno": 1, "filename": None}]
+    assert read_only["copytree"] == [["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
 
 
 def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
