@@ -26,6 +26,7 @@ _data = _rps_blob.data
 _names = _rps_blob.names
 
 _root = ""  # sys.executable; set by install()
+_on_disk = ()  # packages of data_on_disk (set by run()): their files are under <_root>.data
 
 _NOT_IN_BINARY = (
     "No module named {name!r}: it is not in this standalone binary. Add the library that provides "
@@ -34,14 +35,25 @@ _NOT_IN_BINARY = (
     "build's module report (<binary>.modules.json) lists what was packed and why.")
 
 
+def _base(fullname):
+    """The directory a module's virtual path is under: the executable, or for the packages of
+    data_on_disk the directory beside it that holds their data files."""
+    if _on_disk:
+        for package in _on_disk:
+            if fullname == package or fullname.startswith(package + "."):
+                return _root + ".data"
+    return _root
+
+
 def _origin(fullname, flags):
     if flags & _NAMESPACE:
         return None
     path = fullname.replace(".", "/")
+    root = _base(fullname)
     if flags & _EXTENSION:
         from _imp import extension_suffixes
-        return f"{_root}/{path}{'/__init__' if flags & _PACKAGE else ''}{extension_suffixes()[0]}"
-    return f"{_root}/{path}/__init__.py" if flags & _PACKAGE else f"{_root}/{path}.py"
+        return f"{root}/{path}{'/__init__' if flags & _PACKAGE else ''}{extension_suffixes()[0]}"
+    return f"{root}/{path}/__init__.py" if flags & _PACKAGE else f"{root}/{path}.py"
 
 
 def _lookup(fullname):
@@ -77,7 +89,7 @@ class InMemoryImporter:
                           is_package=bool(flags & _PACKAGE))
         spec.has_location = origin is not None
         if flags & _PACKAGE:
-            spec.submodule_search_locations = [f"{_root}/{fullname.replace('.', '/')}"]
+            spec.submodule_search_locations = [f"{_base(fullname)}/{fullname.replace('.', '/')}"]
         return spec
 
     def create_module(self, spec):
@@ -99,6 +111,9 @@ class InMemoryImporter:
             module.__file__ = spec.origin
             exec_dynamic(module)
         elif not flags & _NAMESPACE:
+            if name in _on_disk:
+                import _rps_support
+                _rps_support.check_data_on_disk(name)
             code = _located_code(index, spec.origin or _origin(name, flags))
             _call_with_frames_removed(exec, code, module.__dict__)
 
@@ -134,6 +149,8 @@ class InMemoryImporter:
     def get_data(self, path):
         """Bytes of a packed file given its virtual path (pkgutil.get_data and the like)."""
         path = str(path)
+        if _on_disk and path.startswith(_root + ".data/"):
+            path = _root + path[len(_root) + 5:]  # data_on_disk: the packed copy (checked) is the same
         if path.startswith(_root + "/"):
             parts = path[len(_root) + 1:].split("/")
             for i in range(len(parts) - 1, 0, -1):
@@ -193,7 +210,7 @@ class _PathEntryFinder:
         spec = ModuleSpec(fullname, _importer, origin=origin, loader_state=found, is_package=bool(flags & _PACKAGE))
         spec.has_location = origin is not None
         if flags & _PACKAGE:
-            spec.submodule_search_locations = [f"{_root}/{packed.replace('.', '/')}"]
+            spec.submodule_search_locations = [f"{_base(packed)}/{packed.replace('.', '/')}"]
         return spec
 
     def iter_modules(self, prefix=""):
@@ -210,8 +227,8 @@ def _path_hook(path):
     path = str(path)
     if path == _root:
         return _PathEntryFinder("")
-    if path.startswith(_root + "/"):
-        package = path[len(_root) + 1:].replace("/", ".")
+    if path.startswith(_root + "/") or (_on_disk and path.startswith(_root + ".data/")):
+        package = path[path.index("/", len(_root)) + 1:].replace("/", ".")
         found = _find(_MODULES, package)
         if found is not None and found[1] & _PACKAGE:
             return _PathEntryFinder(package)
@@ -245,6 +262,8 @@ def run():
     sys.path_hooks.insert(0, _path_hook)
     sys.path_importer_cache.pop(_root, None)
     import _rps_config
+    global _on_disk
+    _on_disk = getattr(_rps_config, "DATA_ON_DISK", ())
     if not sys.flags.ignore_environment:
         import os
         extra = os.environ.get("PYTHONPATH")

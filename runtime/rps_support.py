@@ -134,6 +134,26 @@ def _cached_file(table, index, name):
     return path
 
 
+def check_data_on_disk(package):
+    """Before a data_on_disk package runs: each of its data files beside the executable
+    (<binary>.data/<package path>/...) must be there with the bytes packed in the binary."""
+    directory = _rps_importer._root + ".data"
+    for prefix in (package + "/", package + "."):
+        for name, index, _ in _names(_RESOURCES, prefix):
+            owner, _, rest = name.partition("/")
+            path = f"{directory}/{owner.replace('.', '/')}/{rest}"
+            try:
+                with open(path, "rb") as f:
+                    same = f.read() == _data(_RESOURCES, index)[0]
+            except OSError as e:
+                raise ImportError(f"package {package!r} keeps its data files on disk (data_on_disk) in {directory}, "
+                                  f"and {path} cannot be read ({e.strerror}): copy that directory along with "
+                                  "the binary", name=package) from None
+            if not same:
+                raise ImportError(f"package {package!r} (data_on_disk): {path} differs from the copy packed in "
+                                  "the binary; restore the directory from the same build", name=package)
+
+
 def resource_reader(fullname):
     return _resource_classes()[0](fullname)
 

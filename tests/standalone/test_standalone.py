@@ -498,3 +498,28 @@ def test_damaged_packed_file_fails_its_first_read(tmp_path):
                                     "'viewpkg/data/greeting.txt'"), result.stdout
     assert result.stdout.rstrip().endswith(f"{damaged}/viewpkg/data/greeting.txt'")
     assert _run(str(damaged), "read", "viewpkg/sub/table.csv").stdout == "name,value\none,1\ntwo,2\n"
+
+
+def _files_on_disk() -> tuple[Path, Path]:
+    binary = Path(os.path.abspath(next(p for p in os.environ["FILES_ON_DISK"].split() if not p.endswith(".data"))))
+    return binary, binary.with_name(binary.name + ".data")
+
+
+def test_data_on_disk_serves_c_code(tmp_path):
+    binary, data = _files_on_disk()
+    assert (data / "viewpkg" / "data" / "nested" / "numbers.bin").is_file()  # beside the binary, in its runfiles
+    expected = "viewpkg/data/greeting.txt\nHello from a data file!\nSecond line: café\nTrue\n"
+    result = _run(str(binary))
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
+    # Copied without its directory: the import says what is missing, nothing crashes.
+    shutil.copy(binary, tmp_path / "app")
+    alone = _run(str(tmp_path / "app"))
+    assert alone.returncode == 1 and "keeps its data files on disk (data_on_disk)" in alone.stderr, alone.stderr
+    assert "copy that directory along with the binary" in alone.stderr
+    # A changed file is refused before the package runs.
+    shutil.copytree(data, tmp_path / "app.data")
+    changed = tmp_path / "app.data" / "viewpkg" / "data" / "greeting.txt"
+    changed.chmod(0o644)
+    changed.write_text("tampered\n")
+    tampered = _run(str(tmp_path / "app"))
+    assert tampered.returncode == 1 and f"{changed} differs from the copy packed in the binary" in tampered.stderr, tampered.stderr

@@ -295,6 +295,30 @@ def large_extensions(path: str, doc: dict) -> list[str]:
     return sorted(found)
 
 
+def write_data_on_disk(tables: dict, packages: list[str], directory: str) -> list[str]:
+    """Writes the package data of `packages` (and their subpackages) to `directory` as
+    <package path>/<file> (data_on_disk: for C code that opens it by path). The files stay in
+    the blob too: the runtime compares each with its packed bytes before the package is used.
+    Returns the paths written, relative to `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for name, _, data, _, _, _ in tables["resources"]:
+        package, _, rest = name.partition("/")
+        if _matches(package, packages) is None:
+            continue
+        relative = package.replace(".", "/") + "/" + rest
+        path = os.path.join(directory, *relative.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        written.append(relative)
+    names = {entry[0] for entry in tables["modules"]}
+    for package in packages:
+        if package not in names:
+            raise PackError(f"data_on_disk names {package!r}, which is not a package of this binary")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stdlib-bundle", required=True)
@@ -306,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
     parser.add_argument("--compress", action="store_true", help="zlib-compress module bytecode")
+    parser.add_argument("--data-on-disk", action="append", default=[], help="a package whose data files go to --data-dir")
+    parser.add_argument("--data-dir", help="with --data-on-disk: the directory to write them to")
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
     parser.add_argument("--unused-extensions-out",
@@ -328,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
         blob = pack(tables, args.sources, args.compress)
+        if args.data_dir:
+            write_data_on_disk(tables, args.data_on_disk, args.data_dir)
     except PackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
