@@ -116,6 +116,9 @@ class InMemoryImporter:
                 _rps_support.check_data_on_disk(name)
             code = _located_code(index, spec.origin or _origin(name, flags))
             _call_with_frames_removed(exec, code, module.__dict__)
+            if name == "ssl":  # its cafile may be a path under the executable (certifi.where())
+                import _rps_view
+                _rps_view.adapt_ssl(module)
 
     # importlib.abc.InspectLoader / ExecutionLoader, used by runpy, pkgutil, linecache, inspect.
     def is_package(self, fullname):

@@ -359,3 +359,47 @@ def scandir(path=None):
         joined = top + entry_name if top.endswith(separator) else top + separator + entry_name
         entries.append(_DirEntry(entry_name, joined, relative + "/" + name, child))
     return _ScandirIterator(entries)
+
+
+# --- readers in C that take a path: given the bytes instead -----------------------------------
+
+def adapt_ssl(ssl):
+    """ssl.SSLContext.load_verify_locations(cafile=<path under the executable>), called when the
+    ssl module is imported: OpenSSL would open cafile itself, which the view cannot serve, so the
+    certificates are read through the view and given as cadata. certifi.where() returns such a
+    path (importlib.resources.as_file), and requests and urllib3 pass it on."""
+    context = getattr(ssl, "SSLContext", None)
+    if context is None or "load_verify_locations" in context.__dict__:
+        return
+    original = context.load_verify_locations
+
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        if cafile is not None and _text(cafile).startswith(_PREFIX):
+            try:
+                with io_open(cafile, "rb") as f:
+                    data = f.read()
+            except OSError as e:  # as _ssl raises it: no file name
+                raise type(e)(e.errno, e.strerror) from None
+            original(self, cadata=_pem_certificates(data) or data)
+            if capath is None and cadata is None:
+                return None
+            cafile = None
+        return original(self, cafile, capath, cadata)
+
+    load_verify_locations.__doc__ = original.__doc__
+    context.load_verify_locations = load_verify_locations
+
+
+def _pem_certificates(data):
+    """The PEM certificate blocks of a CA bundle as one ASCII string (cadata takes only ASCII;
+    bundles such as certifi's have comments that are not), or "" when there are none (DER)."""
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    blocks = []
+    start = data.find(begin)
+    while start >= 0:
+        stop = data.find(end, start)
+        if stop < 0:
+            break
+        blocks.append(data[start:stop + len(end)].decode("ascii"))
+        start = data.find(begin, stop)
+    return "\n".join(blocks)

@@ -121,6 +121,12 @@ def report() -> dict:
         out["as_file"] = [rel(on_disk), pathlib.Path(on_disk).read_text(encoding="utf-8")]
     with importlib.resources.as_file(importlib.resources.files("viewpkg") / "data") as directory:
         out["as_file_dir"] = sorted(os.listdir(directory))
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=viewpkg.data_path("ca.pem"))  # OpenSSL would open it itself
+    out["ssl_cafile"] = [c["subject"] for c in context.get_ca_certs()]
+    out["ssl_default_context"] = len(ssl.create_default_context(cafile=viewpkg.data_path("ca.pem")).get_ca_certs())
+    out["ssl_missing"] = outcome(ssl.create_default_context, cafile=missing)
     dist_info = os.path.join(ROOT, "viewpkg-1.0.dist-info")
     out["metadata"] = {
         "listdir": sorted(os.listdir(dist_info)),

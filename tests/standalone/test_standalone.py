@@ -454,6 +454,7 @@ def test_files_by_path_match_stock_python(view_site, variable):
         assert inside_result.get(key) == stock_result.get(key), key
     assert inside_result["source"]["linecache"].strip() == "return text.upper()  # a line the test reads back through linecache"
     assert inside_result["as_file"][0] == "viewpkg/data/greeting.txt"  # the virtual path, no temporary file
+    assert inside_result["ssl_cafile"] == [[[["commonName", "rules_py_standalone test CA"]]]]  # OpenSSL got the bytes
     # Read-only: every write names its path and fails as on a read-only file system.
     erofs = {"errno": 30, "error": "OSError"}
     for key in ("open_write", "open_append", "os_open_write", "os_open_create", "mkdir", "remove", "rmdir", "rename", "pathlib_write"):
@@ -465,7 +466,7 @@ def test_files_by_path_match_stock_python(view_site, variable):
     assert read_only["binary_is_a_file"] == [True, False]
     assert read_only["readlink"]["errno"] == 22  # EINVAL: not a symbolic link, as for a regular file
     assert read_only["mmap"] == [[0, 1, 2], {"error": "PermissionError", "errno": 1, "filename": None}]
-    assert read_only["copytree"] == [["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
+    assert read_only["copytree"] == [["copy/ca.pem", True], ["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
 
 
 def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
