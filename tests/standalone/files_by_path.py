@@ -204,6 +204,20 @@ if __name__ == "__main__":
         except OSError as e:
             print(type(e).__name__, e.errno, e)
         sys.exit(0)
+    if sys.argv[1:2] == ["no-memfd"]:  # as on a system without memfd_create: in-memory file objects
+        import errno
+        import _rps_blob
+
+        def no_memory_files(*args):
+            raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS), "memfd_create")
+
+        _rps_blob.sealed_file = no_memory_files
+        greeting = viewpkg.data_path("greeting.txt")
+        with open(greeting, encoding="utf-8") as text, open(greeting, "rb") as binary:
+            print(json.dumps([text.read(), rel(text.name), text.mode, binary.read(5).decode(), binary.mode,
+                              outcome(binary.fileno)["error"], outcome(os.open, greeting, os.O_RDONLY)["errno"],
+                              linecache.getline(viewpkg.__file__, 1).strip()]))
+        sys.exit(0)
     if sys.argv[1:2] == ["overhead"]:  # overhead FILE: ns per call on an ordinary path, wrapped vs original
         import _rps_pathhook
         import time

@@ -469,6 +469,14 @@ def test_files_by_path_match_stock_python(view_site, variable):
     assert read_only["copytree"] == [["copy/ca.pem", True], ["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
 
 
+def test_files_by_path_without_memory_files():
+    result = _run("FILES_BY_PATH", "no-memfd")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        "Hello from a data file!\nSecond line: café\n", "viewpkg/data/greeting.txt", "r", "Hello", "rb",
+        "UnsupportedOperation", 38, '"""A package that finds its data next to its code, by path (the files-by-path view\'s test)."""']
+
+
 def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
     binary = tmp_path / "app"
     shutil.copy(_binary("FILES_BY_PATH"), binary)
