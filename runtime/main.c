@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rps_blob.h"
+#include "rps_pathhook.h"
 
 /* Defined by the object file that tools/emit writes. */
 extern const unsigned char rps_resources[];
@@ -265,7 +266,8 @@ int main(int argc, char **argv) {
     char *slash = strrchr(dir_buffer, '/');
     if (slash) *(slash == dir_buffer ? slash + 1 : slash) = '\0';
 
-    if (PyImport_AppendInittab("_rps_blob", rps_blob_init) < 0 || rps_register_extensions() < 0)
+    if (PyImport_AppendInittab("_rps_blob", rps_blob_init) < 0 ||
+        PyImport_AppendInittab("_rps_pathhook", rps_pathhook_init) < 0 || rps_register_extensions() < 0)
         return fatal(exe, "cannot register the built-in extension modules");
 
     PyPreConfig preconfig;
@@ -287,6 +289,11 @@ int main(int argc, char **argv) {
     if (install_importer(exe) < 0) {
         PyErr_Print();
         return fatal(exe, "cannot install the in-memory importer");
+    }
+    /* Before the main phase imports io and os, so they copy the wrapped functions. */
+    if (rps_pathhook_install(exe) < 0) {
+        PyErr_Print();
+        return fatal(exe, "cannot install the view of the packed files");
     }
     status = _Py_InitializeMain();
     if (PyStatus_Exception(status)) return status_failed(status);

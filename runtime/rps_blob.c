@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -341,6 +342,74 @@ static int memory_file(int t, Py_ssize_t i, char *path, size_t size) {
 #endif
 }
 
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+#define RPS_MFD_ALLOW_SEALING 2u
+
+/* sealed_file(table, index, payload) -> fd of a memory file holding the entry's data (payload 0)
+ * or source (payload 1), CRC-checked, at offset 0, read-only (mode 0444) and sealed against
+ * writes, growing and shrinking: what open() of a packed file by path returns (_rps_view). An
+ * OSError names memfd_create when the system has none; a damaged payload raises ImportError. */
+static PyObject *blob_sealed_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "sealed_file(table, index, payload)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(t, i) < 0) return NULL;
+    long payload = PyLong_AsLong(args[2]);
+    if (payload == -1 && PyErr_Occurred()) return NULL;
+    if (verify(t, i) < 0) return NULL;
+#ifdef SYS_memfd_create
+    const unsigned char *r = record(t, i);
+    char name[64];
+    snprintf(name, sizeof name, "rps:%.*s", (int)(u32(r + 4) < 48 ? u32(r + 4) : 48), (const char *)blob + u32(r));
+    int fd = (int)syscall(SYS_memfd_create, name, RPS_MFD_CLOEXEC | RPS_MFD_ALLOW_SEALING);
+    if (fd < 0) return PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd_create");
+    const unsigned char *data = blob + u32(r + (payload ? 16 : 8));
+    uint32_t left = u32(r + (payload ? 20 : 12));
+    while (left) {
+        ssize_t n = write(fd, data, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int saved = errno ? errno : EIO;
+            close(fd);
+            errno = saved;
+            return PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd write");
+        }
+        data += n;
+        left -= (uint32_t)n;
+    }
+    if (fchmod(fd, 0444) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd seal");
+    }
+    return PyLong_FromLong(fd);
+#else
+    errno = ENOSYS;
+    return PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd_create");
+#endif
+}
+
+/* lengths(table, index) -> (data length, source length): sizes for stat(), without reading (or
+ * checking) the payload. */
+static PyObject *blob_lengths(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "lengths(table, index)");
+    int t = (int)PyLong_AsLong(args[0]);
+    if ((t == -1 && PyErr_Occurred()) || table_arg(t) < 0) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if ((i == -1 && PyErr_Occurred()) || index_arg(t, i) < 0) return NULL;
+    const unsigned char *r = record(t, i);
+    return Py_BuildValue("(II)", u32(r + 12), u32(r + 20));
+}
+
 /* memory_file(table, index) -> (fd, "/proc/self/fd/N") of a memory file holding the entry's data
  * (CRC-checked); the caller closes fd once the file is loaded. */
 static PyObject *blob_memory_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -387,6 +456,8 @@ static PyMethodDef methods[] = {
     {"memory_file", (PyCFunction)(void (*)(void))blob_memory_file, METH_FASTCALL, "memory_file(table, index) -> (fd, path)"},
     {"load_library", blob_load_library, METH_O, "load_library(path) -> None"},
     {"crc32", (PyCFunction)(void (*)(void))blob_crc32, METH_FASTCALL, "crc32(table, index) -> int"},
+    {"sealed_file", (PyCFunction)(void (*)(void))blob_sealed_file, METH_FASTCALL, "sealed_file(table, index, payload) -> fd"},
+    {"lengths", (PyCFunction)(void (*)(void))blob_lengths, METH_FASTCALL, "lengths(table, index) -> (int, int)"},
     {NULL, NULL, 0, NULL},
 };
 

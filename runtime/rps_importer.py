@@ -26,6 +26,7 @@ _data = _rps_blob.data
 _names = _rps_blob.names
 
 _root = ""  # sys.executable; set by install()
+_on_disk = ()  # packages of data_on_disk (set by run()): their files are under <_root>.data
 
 _NOT_IN_BINARY = (
     "No module named {name!r}: it is not in this standalone binary. Add the library that provides "
@@ -34,14 +35,25 @@ _NOT_IN_BINARY = (
     "build's module report (<binary>.modules.json) lists what was packed and why.")
 
 
+def _base(fullname):
+    """The directory a module's virtual path is under: the executable, or for the packages of
+    data_on_disk the directory beside it that holds their data files."""
+    if _on_disk:
+        for package in _on_disk:
+            if fullname == package or fullname.startswith(package + "."):
+                return _root + ".data"
+    return _root
+
+
 def _origin(fullname, flags):
     if flags & _NAMESPACE:
         return None
     path = fullname.replace(".", "/")
+    root = _base(fullname)
     if flags & _EXTENSION:
         from _imp import extension_suffixes
-        return f"{_root}/{path}{'/__init__' if flags & _PACKAGE else ''}{extension_suffixes()[0]}"
-    return f"{_root}/{path}/__init__.py" if flags & _PACKAGE else f"{_root}/{path}.py"
+        return f"{root}/{path}{'/__init__' if flags & _PACKAGE else ''}{extension_suffixes()[0]}"
+    return f"{root}/{path}/__init__.py" if flags & _PACKAGE else f"{root}/{path}.py"
 
 
 def _lookup(fullname):
@@ -77,7 +89,7 @@ class InMemoryImporter:
                           is_package=bool(flags & _PACKAGE))
         spec.has_location = origin is not None
         if flags & _PACKAGE:
-            spec.submodule_search_locations = [f"{_root}/{fullname.replace('.', '/')}"]
+            spec.submodule_search_locations = [f"{_base(fullname)}/{fullname.replace('.', '/')}"]
         return spec
 
     def create_module(self, spec):
@@ -99,8 +111,14 @@ class InMemoryImporter:
             module.__file__ = spec.origin
             exec_dynamic(module)
         elif not flags & _NAMESPACE:
+            if name in _on_disk:
+                import _rps_support
+                _rps_support.check_data_on_disk(name)
             code = _located_code(index, spec.origin or _origin(name, flags))
             _call_with_frames_removed(exec, code, module.__dict__)
+            if name == "ssl":  # its cafile may be a path under the executable (certifi.where())
+                import _rps_view
+                _rps_view.adapt_ssl(module)
 
     # importlib.abc.InspectLoader / ExecutionLoader, used by runpy, pkgutil, linecache, inspect.
     def is_package(self, fullname):
@@ -134,6 +152,8 @@ class InMemoryImporter:
     def get_data(self, path):
         """Bytes of a packed file given its virtual path (pkgutil.get_data and the like)."""
         path = str(path)
+        if _on_disk and path.startswith(_root + ".data/"):
+            path = _root + path[len(_root) + 5:]  # data_on_disk: the packed copy (checked) is the same
         if path.startswith(_root + "/"):
             parts = path[len(_root) + 1:].split("/")
             for i in range(len(parts) - 1, 0, -1):
@@ -179,10 +199,22 @@ class _PathEntryFinder:
         self._prefix = package + "." if package else ""
 
     def find_spec(self, fullname, target=None):
-        rest = fullname[len(self._prefix):]
-        if not fullname.startswith(self._prefix) or "." in rest:
+        # Like a directory on disk, this entry holds the modules directly in it, whatever name
+        # the import asks for them by: a package's directory put on sys.path (a script's, or
+        # sys.path.insert(0, os.path.dirname(__file__))) imports its modules as top-level ones.
+        packed = self._prefix + fullname.rpartition(".")[2]
+        if packed == fullname:
+            return _importer.find_spec(fullname)
+        found = _find(_MODULES, packed)
+        if found is None:
             return None
-        return _importer.find_spec(fullname)
+        flags = found[1]
+        origin = _origin(packed, flags)
+        spec = ModuleSpec(fullname, _importer, origin=origin, loader_state=found, is_package=bool(flags & _PACKAGE))
+        spec.has_location = origin is not None
+        if flags & _PACKAGE:
+            spec.submodule_search_locations = [f"{_base(packed)}/{packed.replace('.', '/')}"]
+        return spec
 
     def iter_modules(self, prefix=""):
         for name, _, flags in _names(_MODULES, self._prefix):
@@ -198,8 +230,8 @@ def _path_hook(path):
     path = str(path)
     if path == _root:
         return _PathEntryFinder("")
-    if path.startswith(_root + "/"):
-        package = path[len(_root) + 1:].replace("/", ".")
+    if path.startswith(_root + "/") or (_on_disk and path.startswith(_root + ".data/")):
+        package = path[path.index("/", len(_root)) + 1:].replace("/", ".")
         found = _find(_MODULES, package)
         if found is not None and found[1] & _PACKAGE:
             return _PathEntryFinder(package)
@@ -233,14 +265,18 @@ def run():
     sys.path_hooks.insert(0, _path_hook)
     sys.path_importer_cache.pop(_root, None)
     import _rps_config
+    global _on_disk
+    _on_disk = getattr(_rps_config, "DATA_ON_DISK", ())
     if not sys.flags.ignore_environment:
         import os
         extra = os.environ.get("PYTHONPATH")
         if extra:
             sys.path.extend(p for p in extra.split(os.pathsep) if p)
     argv = sys.argv
-    # A Python command line: multiprocessing's children, or python_command_line = True.
-    if len(argv) > 1 and argv[1].startswith("-"):
+    # A Python command line: multiprocessing's children (a leading option), or with
+    # python_command_line = True any arguments at all, as python takes them (a first argument
+    # that is not an option is a script); without arguments, main runs.
+    if len(argv) > 1 and (argv[1].startswith("-") or _rps_config.PYTHON_COMMAND_LINE):
         import _rps_support
         if _rps_support.run_python_command_line(argv, _rps_config.PYTHON_COMMAND_LINE):
             return

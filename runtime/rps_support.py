@@ -134,6 +134,26 @@ def _cached_file(table, index, name):
     return path
 
 
+def check_data_on_disk(package):
+    """Before a data_on_disk package runs: each of its data files beside the executable
+    (<binary>.data/<package path>/...) must be there with the bytes packed in the binary."""
+    directory = _rps_importer._root + ".data"
+    for prefix in (package + "/", package + "."):
+        for name, index, _ in _names(_RESOURCES, prefix):
+            owner, _, rest = name.partition("/")
+            path = f"{directory}/{owner.replace('.', '/')}/{rest}"
+            try:
+                with open(path, "rb") as f:
+                    same = f.read() == _data(_RESOURCES, index)[0]
+            except OSError as e:
+                raise ImportError(f"package {package!r} keeps its data files on disk (data_on_disk) in {directory}, "
+                                  f"and {path} cannot be read ({e.strerror}): copy that directory along with "
+                                  "the binary", name=package) from None
+            if not same:
+                raise ImportError(f"package {package!r} (data_on_disk): {path} differs from the copy packed in "
+                                  "the binary; restore the directory from the same build", name=package)
+
+
 def resource_reader(fullname):
     return _resource_classes()[0](fullname)
 
@@ -239,6 +259,17 @@ def _resource_classes():
         def files(self):
             return PackedResource(self._package)
 
+    # as_file() of packed data gives its virtual path, which the files-by-path view serves
+    # (runtime/rps_view.py), instead of a copy in a temporary file or directory.
+    import contextlib
+    import pathlib
+    from importlib.resources import _common
+
+    @_common.as_file.register(PackedResource)
+    @contextlib.contextmanager
+    def _as_file(resource):
+        yield pathlib.Path(str(resource))
+
     _resource_class_cache.extend([PackedResourceReader, PackedResource])
     return _resource_class_cache
 
@@ -325,6 +356,9 @@ def run_python_command_line(argv, enabled):
     multiprocessing child's, or any when python_command_line is enabled. Returns whether it ran."""
     parsed = _parse_python_command_line(argv)
     if parsed is None:
+        if enabled:  # as python does with an option it does not know
+            sys.stderr.write(f"unknown option {argv[1]}\n{_USAGE}\n")
+            raise SystemExit(2)
         return False
     options, rest = parsed
     command = next((value for option, value in options if option == "-c"), None)
@@ -390,15 +424,69 @@ def _run_command(code, args):
     exec(compile(code, "<string>", "exec"), __main__.__dict__)
 
 
+_USAGE = "usage: <binary> [option] ... [-c cmd | -m mod | file | -] [arg] ..."
+
+
+def _install_site_builtins():
+    """exit() and quit(), as site installs them (the binary does not import site)."""
+    import builtins
+    import _sitebuiltins
+    eof = "Ctrl-D (i.e. EOF)"
+    builtins.exit = _sitebuiltins.Quitter("exit", eof)
+    builtins.quit = _sitebuiltins.Quitter("quit", eof)
+
+
+def _packed_script(path):
+    """The module a script path under the binary names (`<binary>/test/x.py` -> test.x), if it is
+    packed with code; else None (the path is then read like any other, through the view)."""
+    prefix = _rps_importer._root + "/"
+    if not path.startswith(prefix) or not path.endswith(".py"):
+        return None
+    parts = path[len(prefix):-3].split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    if not parts or not all(part.isidentifier() for part in parts):
+        return None
+    found = _find(_rps_blob.MODULES, ".".join(parts))
+    if found is None or found[1] & (_rps_blob.NAMESPACE | _rps_blob.EXTENSION):
+        return None
+    return ".".join(parts)
+
+
+def _run_script(path, args):
+    """`python SCRIPT args...`: a script under the binary runs from its packed code (no source
+    needed); any other is read from disk, or from the view when it lies under the binary."""
+    import __main__
+    import os
+    sys.argv[:] = [path] + args
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    module = _packed_script(path)
+    if module is not None:
+        code = _rps_importer._importer.get_code(module)
+        __main__.__dict__.update(__name__="__main__", __file__=path, __cached__=None, __doc__=None,
+                                 __loader__=_rps_importer._importer, __package__=None, __spec__=None)
+        exec(code, __main__.__dict__)
+        return
+    import runpy
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:  # as python reports it: status 2, no traceback
+        sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {os.path.abspath(path)!r}: [Errno {e.errno}] {e.strerror}\n")
+        raise SystemExit(2)
+    runpy.run_path(path, run_name="__main__")
+
+
 def _run_python(options, rest):
     """`python` semantics for the opt-in Python command line."""
+    _install_site_builtins()
     for option, value in options:
         if option in ("-V", "--version"):
             print("Python " + sys.version.split()[0])
             return
         if option in ("-h", "--help"):
-            print("usage: <binary> [option] ... [-c cmd | -m mod | file | -] [arg] ...\n"
-                  "A standalone binary with the Python command line enabled (python_command_line = True).")
+            print(_USAGE + "\nA standalone binary with the Python command line enabled (python_command_line = True);\n"
+                  "without arguments it runs its main module (also: -m <main module> [arg] ...).")
             return
         if option == "-i":
             raise SystemExit("the interactive interpreter (-i) is not available in a standalone binary")
@@ -424,16 +512,13 @@ def _run_python(options, rest):
         sys.argv[:] = [module] + rest
         runpy._run_module_as_main(module, alter_argv=True)
     elif rest:
-        import __main__
-        import os
-        import runpy
-        sys.argv[:] = rest
         if rest[0] == "-":
+            import __main__
+            sys.argv[:] = rest
             code = compile(sys.stdin.read(), "<stdin>", "exec")
             exec(code, __main__.__dict__)
         else:
-            sys.path.insert(0, os.path.dirname(os.path.abspath(rest[0])))
-            runpy.run_path(rest[0], run_name="__main__")
+            _run_script(rest[0], rest[1:])
     else:
         raise SystemExit("the interactive interpreter is not available in a standalone binary; "
                          "pass -c, -m or a script")

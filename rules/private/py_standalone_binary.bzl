@@ -123,6 +123,7 @@ def _py_standalone_binary_impl(ctx):
         "MAIN = %r" % main_module,
         "PYTHON_COMMAND_LINE = %s" % ("True" if ctx.attr.python_command_line else "False"),
         "EXTENSION_CACHE = %s" % ("True" if ctx.attr.extension_cache else "False"),
+        "DATA_ON_DISK = %r" % (tuple(ctx.attr.data_on_disk),),
         "",
     ]))
     manifest = ctx.actions.declare_file(name + ".rps/manifest.json")
@@ -189,8 +190,14 @@ def _py_standalone_binary_impl(ctx):
     args.add("--report", report)
     unused_extensions = ctx.actions.declare_file(name + ".rps/unused_extensions.txt")
     args.add("--unused-extensions-out", unused_extensions)
+    data_dir = None
+    if ctx.attr.data_on_disk:
+        # Beside the executable, where the runtime looks for it (<sys.executable>.data).
+        data_dir = ctx.actions.declare_directory(name + ".data")
+        args.add_all(ctx.attr.data_on_disk, before_each = "--data-on-disk")
+        args.add("--data-dir", data_dir.path)
     ctx.actions.run_shell(
-        outputs = [blob, report, unused_extensions],
+        outputs = [blob, report, unused_extensions] + ([data_dir] if data_dir else []),
         inputs = depset([app_bundle, toolchain.stdlib_bundles[optimize], toolchain.distribution, toolchain.build_interpreter] + tools),
         command = run_python,
         arguments = [args],
@@ -273,11 +280,12 @@ def _py_standalone_binary_impl(ctx):
         mnemonic = "PyStandaloneAudit",
         progress_message = "Auditing %{label}",
     )
+    outputs = [executable] + ([data_dir] if data_dir else [])
     return [
         DefaultInfo(
             executable = executable,
-            files = depset([executable]),
-            runfiles = ctx.runfiles([executable]),
+            files = depset(outputs),
+            runfiles = ctx.runfiles(outputs),
         ),
         OutputGroupInfo(module_report = depset([report]), _validation = depset([audit_stamp])),
         RunEnvironmentInfo(environment = ctx.attr.env),
@@ -301,6 +309,12 @@ _ATTRS = {
         allow_files = True,
         doc = "Package data files, packed as resources of the package directory that contains them " +
               "(read them with importlib.resources). A file outside every package fails the build.",
+    ),
+    "data_on_disk": attr.string_list(
+        doc = "Packages whose C code opens their data files by path (fopen), which the in-memory " +
+              "view cannot serve: their package data is also written to <name>.data/ beside the " +
+              "executable, their __file__ and __path__ point there, and each file is compared with " +
+              "its packed copy when the package is imported. The binary is then no longer one file.",
     ),
     "deps": attr.label_list(
         doc = "py_library targets (PyInfo) and PyPI packages (@<hub>//<package>, docs/pypi.md): their " +
@@ -353,9 +367,9 @@ _ATTRS = {
     ),
     "python_command_line": attr.bool(
         default = False,
-        doc = "Accept a Python command line (-c, -m, script, -W/-X options) when the first argument " +
-              "starts with '-', for tools that re-run sys.executable as Python. Off by default so the " +
-              "program's own options are never taken.",
+        doc = "Take the arguments as python does (-c, -m, a script, -W/-X options), for tools that " +
+              "re-run sys.executable as Python; main then runs without arguments, or as `-m <main>`. " +
+              "Off by default so the program's own arguments are never taken.",
     ),
     "python_version": attr.string(doc = "X.Y of the CPython to embed (default: the toolchain flag's value)."),
     "srcs": attr.label_list(allow_files = [".py"], doc = "The program's Python files."),
@@ -370,7 +384,7 @@ _ATTRS = {
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
     # The runtime's Python half, packed as _<file name>.
-    "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py"], allow_files = [".py"]),
+    "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py", "//runtime:rps_view.py"], allow_files = [".py"]),
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),

@@ -4,4 +4,5 @@ set -euo pipefail
 binary=$1
 shift
 cd "${TEST_TMPDIR:-$(mktemp -d)}"
-"$OLDPWD/$binary" "$@"
+# -m: with python_command_line = True a first argument that is not an option is a script.
+"$OLDPWD/$binary" -m cpython_tests_inside "$@"

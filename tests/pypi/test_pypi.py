@@ -76,8 +76,6 @@ def test_pygmentize_console_script(site_packages, tmp_path):
     assert b'<span class="k">def</span>' in html
 
 
-@pytest.mark.xfail(strict=True, reason="black generates its grammar from blib2to3/Grammar.txt, which it "
-                   "opens by path next to __file__; packed data has no path yet (issue 13, files by path)")
 def test_black_formats_like_stock_black(site_packages, tmp_path):
     for name in ("inside", "stock"):
         (tmp_path / name).mkdir()

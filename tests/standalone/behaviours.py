@@ -100,6 +100,9 @@ def main() -> None:
     elif what == "source":
         import inspect
         print(inspect.getsource(fail_here))
+    elif what == "builtins":
+        import builtins
+        print(hasattr(builtins, "exit"), hasattr(builtins, "quit"))
     elif what == "env":
         print(os.environ.get("PYTHONPATH"), sys.flags.ignore_environment)
     else:

@@ -172,12 +172,49 @@ def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-I", "-S", "-X", "utf8", "-c", "print(6 * 7)").stdout == "42\n"
     assert _run("PYTHON_CLI", "-m", "json.tool", input='{"a":1}').stdout == '{\n    "a": 1\n}\n'
     script = tmp_path / "script.py"
-    script.write_text("import sys\nprint('script', sys.argv[1:])\n")
-    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x']\n"
-    # Without a leading option, arguments belong to the program.
-    assert json.loads(_run("PYTHON_CLI", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
-    # A binary without the opt-in never runs -c code.
+    script.write_text("import sys\nprint('script', sys.argv[1:], sys.path[0] == sys.argv[0].rpartition('/')[0])\n")
+    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] True\n"
+    # As python: a first argument that is not an option is the script.
+    assert _run("PYTHON_CLI", str(script), "y", "-c").stdout == "script ['y', '-c'] True\n"
+    missing = _run("PYTHON_CLI", "/nonexistent/script.py")
+    assert missing.returncode == 2 and missing.stderr.endswith(
+        "can't open file '/nonexistent/script.py': [Errno 2] No such file or directory\n"), missing.stderr
+    unknown = _run("PYTHON_CLI", "--bogus")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("unknown option --bogus\n")
+    # main runs without arguments, or as -m <main> with arguments.
+    assert json.loads(_run("PYTHON_CLI").stdout)["argv"] == []
+    assert json.loads(_run("PYTHON_CLI", "-m", "behaviours", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
+    # A binary without the opt-in never runs -c code or scripts.
     assert "print" not in _run("BEHAVIOURS", "-c", "print('hijacked')").stdout
+    assert _run("BEHAVIOURS", str(script)).stderr == f"unknown behaviour {str(script)!r}\n"  # main got it
+
+
+def test_python_command_line_runs_packed_scripts_from_memory():
+    # A script path under the binary's own virtual tree runs the packed module (no source
+    # embedded in this binary, nothing read from disk), as __main__ with its arguments.
+    binary = os.path.realpath(_binary("PYTHON_CLI"))
+    assert _run("PYTHON_CLI", f"{binary}/behaviours.py", "exit", "3").returncode == 3
+    tool = _run("PYTHON_CLI", f"{binary}/json/tool.py", input='{"b": [1]}')
+    assert (tool.returncode, tool.stdout) == (0, '{\n    "b": [\n        1\n    ]\n}\n'), tool.stderr
+    # As from disk, a package's directory on sys.path (a script's directory is put there) imports
+    # its modules as top-level ones.
+    sibling = _run("PYTHON_CLI", "-c", "import sys; sys.path.insert(0, sys.executable + '/json'); import decoder, json.decoder; "
+                   "print(decoder.__name__, decoder.__file__ == json.decoder.__file__, decoder is json.decoder)")
+    assert sibling.stdout == "decoder True False\n", sibling.stderr
+
+
+@pytest.mark.parametrize("code, status, stderr", [
+    ("exit(1)", 1, ""), ("quit(3)", 3, ""), ("exit()", 0, ""), ("exit('bye')", 1, "bye\n"), ("quit", 0, ""),
+])
+def test_python_command_line_has_exit_and_quit(code, status, stderr):
+    result = _run("PYTHON_CLI", "-c", code)
+    assert (result.returncode, result.stderr) == (status, stderr)
+
+
+def test_exit_builtin_only_with_the_python_command_line():
+    # Without the opt-in the program's builtins are python -S's: no exit() or quit().
+    result = _run("BEHAVIOURS", "builtins")
+    assert result.stdout == "False False\n"
 
 
 def test_resources_example():
@@ -274,14 +311,14 @@ _SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 _MULTIPROCESSING_FILES = re.compile(r"^/dev/shm/sem\.|^/tmp/pymp-|^/tmp/[a-z0-9_]{8}$")
 
 
-def _strace(binary: Path, cwd: Path) -> list[str]:
+def _strace(binary: Path, cwd: Path, *args: str) -> list[str]:
     log = cwd.parent / "strace.log"
     strace = os.path.abspath(os.environ["STRACE"])
     libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
     env = {"LD_LIBRARY_PATH": str(libunwind)}
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
-         "trace=%file,write,writev,pwrite64,pwritev,mkdir,rename,unlink", "--", "/usr/bin/env", "-i", str(binary)],
+         "trace=%file,write,writev,pwrite64,pwritev,mkdir,rename,unlink", "--", "/usr/bin/env", "-i", str(binary), *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
@@ -299,7 +336,8 @@ def _violations(lines: list[str], distribution: str) -> list[str]:
         paths = _PATH.findall(rest)
         if call.startswith(("write", "pwrite")):
             target = re.match(r"(\d+)<([^>]*)>", rest)
-            if target and target.group(1) not in ("1", "2") and not target.group(2).startswith(("pipe:", "socket:", "anon_inode:")) \
+            # Memory files (memfd_create: no file system) hold packed files opened by path.
+            if target and target.group(1) not in ("1", "2") and not target.group(2).startswith(("pipe:", "socket:", "anon_inode:", "/memfd:rps:")) \
                     and not _MULTIPROCESSING_FILES.match(target.group(2)):
                 found.append(line)
             continue
@@ -393,3 +431,111 @@ def test_flipped_module_byte_is_refused_when_imported(tmp_path):
     result = _damaged(tmp_path, flip)
     assert result.returncode == 1  # an ImportError the program could catch, not a crash
     assert "corrupt packed resources: CRC-32 mismatch in entry 'hello'" in result.stderr
+
+
+# --- files by path (the read-only view of the packed files under the binary's path) ----------
+
+def _stock_python(*args, env=None, cwd=None):
+    python = os.path.join(os.environ["DISTRIBUTION"], "install", "bin", "python3.13")
+    return subprocess.run([python, "-B", "-s", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def view_site(tmp_path_factory) -> Path:
+    """viewpkg laid out in a plain directory (runfiles are symbolic links), for stock python."""
+    site = tmp_path_factory.mktemp("view") / "site"
+    shutil.copytree(Path(os.environ["VIEW_PACKAGE"]).parents[1], site)
+    return site
+
+
+@pytest.mark.parametrize("variable", ["FILES_BY_PATH", "FILES_BY_PATH_3_11"])
+def test_files_by_path_match_stock_python(view_site, variable):
+    inside = _run(variable, "binary")
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock_python(os.path.abspath(os.environ["FILES_BY_PATH_PY"]), env={"PYTHONPATH": str(view_site), "PATH": "/usr/bin:/bin"})
+    assert stock.returncode == 0, stock.stderr
+    inside_result, stock_result = json.loads(inside.stdout), json.loads(stock.stdout)
+    read_only = inside_result.pop("binary")
+    # The same results and the same exceptions as from a directory on disk, API by API.
+    for key in sorted(set(inside_result) | set(stock_result)):
+        assert inside_result.get(key) == stock_result.get(key), key
+    assert inside_result["source"]["linecache"].strip() == "return text.upper()  # a line the test reads back through linecache"
+    assert inside_result["as_file"][0] == "viewpkg/data/greeting.txt"  # the virtual path, no temporary file
+    assert inside_result["ssl_cafile"] == [[[["commonName", "rules_py_standalone test CA"]]]]  # OpenSSL got the bytes
+    # Read-only: every write names its path and fails as on a read-only file system.
+    erofs = {"errno": 30, "error": "OSError"}
+    for key in ("open_write", "open_append", "os_open_write", "os_open_create", "mkdir", "remove", "rmdir", "rename", "pathlib_write"):
+        assert {k: read_only[key][k] for k in erofs} == erofs, key
+        assert read_only[key]["filename"].startswith("viewpkg/data"), key
+    assert read_only["mkdir_existing"]["error"] == "FileExistsError"
+    assert read_only["access_write"] is False and read_only["as_file_under_binary"] is True
+    assert read_only["fd_read_only"]["error"] == "PermissionError"  # a sealed memory file
+    assert read_only["binary_is_a_file"] == [True, False]
+    assert read_only["readlink"]["errno"] == 22  # EINVAL: not a symbolic link, as for a regular file
+    assert read_only["mmap"] == [[0, 1, 2], {"error": "PermissionError", "errno": 1, "filename": None}]
+    assert read_only["copytree"] == [["copy/ca.pem", True], ["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
+
+
+def test_files_by_path_without_memory_files():
+    result = _run("FILES_BY_PATH", "no-memfd")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        "Hello from a data file!\nSecond line: café\n", "viewpkg/data/greeting.txt", "r", "Hello", "rb",
+        "UnsupportedOperation", 38, '"""A package that finds its data next to its code, by path (the files-by-path view\'s test)."""']
+
+
+def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
+    binary = tmp_path / "app"
+    shutil.copy(_binary("FILES_BY_PATH"), binary)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    lines = _strace(binary, cwd)
+    distribution = os.path.realpath(os.environ["DISTRIBUTION"])
+    violations = _violations(lines, distribution)
+    assert violations == [], "\n".join(violations)
+    # The paths under the binary never reach the kernel; the packed files come from memory files.
+    assert not [line for line in lines if f"{binary}/" in line], "a path under the binary reached the kernel"
+    assert any("/memfd:rps:viewpkg/data/greeting.txt" in line for line in lines)
+    assert list(cwd.iterdir()) == []
+
+
+def test_damaged_packed_file_fails_its_first_read(tmp_path):
+    data = bytearray(Path(_binary("FILES_BY_PATH")).read_bytes())
+    offset, blob = _blob_offset(bytes(data))
+    record = blob.find("resources", "viewpkg/data/greeting.txt")
+    data[offset + record.data_offset] ^= 0xFF
+    damaged = tmp_path / "app"
+    damaged.write_bytes(bytes(data))
+    damaged.chmod(0o755)
+    result = _run(str(damaged), "read", "viewpkg/data/greeting.txt")
+    assert result.returncode == 0, result.stderr
+    # An OSError naming the entry and the path, at the first read; other files still read.
+    assert result.stdout.startswith("OSError 5 [Errno 5] corrupt packed resources: CRC-32 mismatch in entry "
+                                    "'viewpkg/data/greeting.txt'"), result.stdout
+    assert result.stdout.rstrip().endswith(f"{damaged}/viewpkg/data/greeting.txt'")
+    assert _run(str(damaged), "read", "viewpkg/sub/table.csv").stdout == "name,value\none,1\ntwo,2\n"
+
+
+def _files_on_disk() -> tuple[Path, Path]:
+    binary = Path(os.path.abspath(next(p for p in os.environ["FILES_ON_DISK"].split() if not p.endswith(".data"))))
+    return binary, binary.with_name(binary.name + ".data")
+
+
+def test_data_on_disk_serves_c_code(tmp_path):
+    binary, data = _files_on_disk()
+    assert (data / "viewpkg" / "data" / "nested" / "numbers.bin").is_file()  # beside the binary, in its runfiles
+    expected = "viewpkg/data/greeting.txt\nHello from a data file!\nSecond line: café\nTrue\n"
+    result = _run(str(binary))
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
+    # Copied without its directory: the import says what is missing, nothing crashes.
+    shutil.copy(binary, tmp_path / "app")
+    alone = _run(str(tmp_path / "app"))
+    assert alone.returncode == 1 and "keeps its data files on disk (data_on_disk)" in alone.stderr, alone.stderr
+    assert "copy that directory along with the binary" in alone.stderr
+    # A changed file is refused before the package runs.
+    shutil.copytree(data, tmp_path / "app.data")
+    changed = tmp_path / "app.data" / "viewpkg" / "data" / "greeting.txt"
+    changed.chmod(0o644)
+    changed.write_text("tampered\n")
+    tampered = _run(str(tmp_path / "app"))
+    assert tampered.returncode == 1 and f"{changed} differs from the copy packed in the binary" in tampered.stderr, tampered.stderr

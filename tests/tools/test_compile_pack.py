@@ -82,6 +82,12 @@ def test_compile_and_pack(tmp_path, stdlib):
     listed = json.loads(report.read_text())
     assert {"name": "tkinter", "origin": "<stdlib>/tkinter/__init__.py",
             "reason": "excluded by default ('tkinter'); stdlib_include re-adds it"} in listed["excluded"]
+    # Which packed files are reachable by path under the binary: data yes, sourceless modules no.
+    paths = {e["name"]: e.get("path") for table in ("modules", "resources") for e in listed[table]}
+    assert paths["pkg/d.txt"] == "pkg/d.txt" and paths["main"] is None
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--sources")
+    paths = {e["name"]: e.get("path") for e in json.loads(report.read_text())["modules"]}
+    assert paths["main"] == "main.py" and paths["pkg"] == "pkg/__init__.py" and paths["json.decoder"] == "json/decoder.py"
 
 
 def test_prune_keeps_what_imports_reach(tmp_path, stdlib):
@@ -215,3 +221,15 @@ def test_wheel_member_outside_site_packages_is_refused(tmp_path):
     wheel = _wheel(tmp_path, {"../evil.py": "x"})
     with pytest.raises(collect.CollectError, match="outside site-packages"):
         compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
+
+
+def test_data_on_disk_writes_the_package_data(tmp_path, stdlib, capsys):
+    manifest = _app(tmp_path, {"main.py": "", "pkg/__init__.py": "", "pkg/d/x.txt": "x", "other/__init__.py": "", "other/y.txt": "y"},
+                    data=["pkg/d/x.txt", "other/y.txt"])
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    code, _, _ = _pack(tmp_path, stdlib, bundle, "--data-on-disk", "pkg", "--data-dir", str(tmp_path / "app.data"))
+    assert code == 0
+    assert sorted(str(p.relative_to(tmp_path / "app.data")) for p in (tmp_path / "app.data").rglob("*") if p.is_file()) == ["pkg/d/x.txt"]
+    code, _, _ = _pack(tmp_path, stdlib, bundle, "--data-on-disk", "nothere", "--data-dir", str(tmp_path / "other.data"))
+    assert code == 1 and "data_on_disk names 'nothere', which is not a package of this binary" in capsys.readouterr().err

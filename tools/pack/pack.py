@@ -38,10 +38,10 @@ CJK_CODEC_EXTENSIONS = frozenset({
 })
 
 # Imported by the interpreter or the runtime itself, not by any import statement the pruner sees.
-RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_support", "_rps_config")
+RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps_importer", "_rps_support", "_rps_view", "_rps_config")
 # The runtime's own modules: imports inside their functions serve features the program may
 # never use (importlib.resources, importlib.metadata), so pruning does not follow them.
-_RUNTIME_MODULES = ("_rps_importer", "_rps_support")
+_RUNTIME_MODULES = ("_rps_importer", "_rps_support", "_rps_view")
 
 
 class PackError(Exception):
@@ -219,16 +219,43 @@ def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     })
 
 
+def view_path(table: str, name: str, flags: int, has_source: bool) -> str | None:
+    """The entry's path under the binary in the files-by-path view (runtime/rps_view.py), or None
+    when open() cannot reach it: package data, metadata, embedded module sources and the
+    extension modules of wheels have one; bytecode without its source and libraries do not."""
+    if table == "resources":
+        package, _, rest = name.partition("/")
+        return package.replace(".", "/") + "/" + rest
+    if table == "metadata":
+        return name
+    if table != "modules" or flags & resources.NAMESPACE:
+        return None
+    path = name.replace(".", "/")
+    if flags & resources.EXTENSION:
+        import importlib.machinery
+        return path + ("/__init__" if flags & resources.PACKAGE else "") + importlib.machinery.EXTENSION_SUFFIXES[0]
+    if not has_source:
+        return None
+    return path + "/__init__.py" if flags & resources.PACKAGE else path + ".py"
+
+
 def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, packages: list[dict] = ()) -> dict:
+    def entry(table, name, flags, data, source, origin, reason):
+        # A module keeps its source without --sources only when it has no bytecode (pack()).
+        has_source = source is not None and (sources or (not data and not flags & resources.NAMESPACE))
+        listed = {"name": name, "origin": origin, "reason": reason, "size": len(data) + (len(source or b"") if sources else 0)}
+        path = view_path(table, name, flags, has_source)
+        if path is not None:
+            listed["path"] = path
+        return listed
+
     return {
-        "format": "rps-pack-report-2",
+        "format": "rps-pack-report-3",
         "packages": list(packages),
         "python": "%d.%d" % sys.version_info[:2],
         "sources_embedded": sources,
         "blob_size": blob_size,
-        **{table: [{"name": name, "origin": origin, "reason": reason, "size": len(data) + (len(source or b"") if sources else 0)}
-                   for name, _, data, source, origin, reason in entries]
-           for table, entries in tables.items()},
+        **{table: [entry(table, *fields) for fields in entries] for table, entries in tables.items()},
         "excluded": sorted(excluded, key=lambda e: e["name"]),
     }
 
@@ -270,6 +297,30 @@ def large_extensions(path: str, doc: dict) -> list[str]:
     return sorted(found)
 
 
+def write_data_on_disk(tables: dict, packages: list[str], directory: str) -> list[str]:
+    """Writes the package data of `packages` (and their subpackages) to `directory` as
+    <package path>/<file> (data_on_disk: for C code that opens it by path). The files stay in
+    the blob too: the runtime compares each with its packed bytes before the package is used.
+    Returns the paths written, relative to `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for name, _, data, _, _, _ in tables["resources"]:
+        package, _, rest = name.partition("/")
+        if _matches(package, packages) is None:
+            continue
+        relative = package.replace(".", "/") + "/" + rest
+        path = os.path.join(directory, *relative.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        written.append(relative)
+    names = {entry[0] for entry in tables["modules"]}
+    for package in packages:
+        if package not in names:
+            raise PackError(f"data_on_disk names {package!r}, which is not a package of this binary")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stdlib-bundle", required=True)
@@ -281,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
     parser.add_argument("--compress", action="store_true", help="zlib-compress module bytecode")
+    parser.add_argument("--data-on-disk", action="append", default=[], help="a package whose data files go to --data-dir")
+    parser.add_argument("--data-dir", help="with --data-on-disk: the directory to write them to")
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
     parser.add_argument("--unused-extensions-out",
@@ -303,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
         blob = pack(tables, args.sources, args.compress)
+        if args.data_dir:
+            write_data_on_disk(tables, args.data_on_disk, args.data_dir)
     except PackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

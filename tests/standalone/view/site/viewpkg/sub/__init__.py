@@ -1,0 +1,1 @@
+"""A subpackage with its own data file."""
