@@ -224,7 +224,7 @@ def _py_standalone_binary_impl(ctx):
         arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path,
                      "--exclude-extensions-file", unused_extensions.path] +
                     ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions] +
-                    (["--export-c-api"] if compiled_wheels else []),
+                    (["--export-c-api", "--hidden-libraries", toolchain.hidden_libraries.path] if compiled_wheels else []),
         mnemonic = "PyStandaloneLinkPlan",
         progress_message = "Planning the link of %{label}",
     )
@@ -248,7 +248,8 @@ def _py_standalone_binary_impl(ctx):
             "RPS_ISOLATED=%d" % (1 if ctx.attr.isolated else 0),
             "RPS_FULL_FINALIZATION=%d" % (1 if ctx.attr.finalization == "full" else 0),
         ],
-        user_compile_flags = ["-O2"],
+        # The runtime's own functions are not for extension modules either (see the link below).
+        user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if compiled_wheels else []),
     )
     blob_outputs = cc_common.create_compilation_outputs(
         objects = depset([blob_object]),
@@ -261,10 +262,12 @@ def _py_standalone_binary_impl(ctx):
         cc_toolchain = cc_toolchain,
         compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = [compiled, blob_outputs]),
         # Extension modules from wheels link against the CPython C API in the binary: export
-        # it, with all of libpython linked in (link_plan). Only the C API has default visibility
-        # (the libraries are built with -fvisibility=hidden, toolchains/cpython/BUILD.bazel).
+        # it, with all of libpython linked in (link_plan). -rdynamic exports every symbol of
+        # default visibility, so the other static libraries are linked from the toolchain's
+        # copies whose symbols are all hidden (tools/hide_symbols): only the C API is exported,
+        # and a wheel's own OpenSSL, libffi, ... never binds to the binary's (docs/pypi.md).
         user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled_wheels else []),
-        additional_inputs = [link_params, toolchain.distribution],
+        additional_inputs = [link_params, toolchain.distribution] + ([toolchain.hidden_libraries] if compiled_wheels else []),
         output_type = "executable",
     )
     executable = linked.executable

@@ -47,6 +47,16 @@ def test_plan_orders_objects_libpython_then_libraries():
     assert "_PyImport_Inittab" not in source
 
 
+def test_exporting_binaries_link_the_hidden_copies_of_all_but_libpython():
+    doc = _doc({"_ssl": _ext(True, links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}])})
+    doc["build_info"]["core"]["objs"] = []
+    result = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H")
+    assert result.link_args == ["-Wl,--whole-archive", "D/build/lib/libpython3.13.a", "-Wl,--no-whole-archive",
+                                "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
+    with pytest.raises(link_plan.LinkPlanError, match="only for binaries that export"):
+        link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H")
+
+
 def test_core_objects_replace_the_archive_and_bring_the_inittab():
     doc = _doc({"_core": _ext(True)})
     doc["build_info"]["inittab_object"] = "build/core/config.o"

@@ -18,6 +18,10 @@ PyStandaloneToolchainInfo = provider(
         "stdlib_bundles": "Dict int -> File: the stdlib compiled at optimization level 0, 1, 2.",
         "build_interpreter": "Directory: a distribution of the same version runnable on the build machine.",
         "build_python": "String: path of the build interpreter's executable.",
+        "hidden_libraries": "Directory: copies of the distribution's static libraries but libpython, " +
+                            "at their paths relative to the distribution root, with every symbol " +
+                            "hidden (tools/hide_symbols); linked instead of the originals by binaries " +
+                            "that export the C API. Built only when such a binary needs it.",
     },
 )
 
@@ -65,6 +69,17 @@ def _py_standalone_toolchain_impl(ctx):
         )
         bundles[level] = bundle
 
+    # Declared here, once per distribution; only binaries that link it make Bazel build it.
+    hidden = ctx.actions.declare_directory(ctx.label.name + "_hidden_libraries")
+    ctx.actions.run(
+        outputs = [hidden],
+        inputs = [dist],
+        executable = ctx.executable._hide_symbols,
+        arguments = ["--python-json", dist.path + "/PYTHON.json", "--out", hidden.path],
+        mnemonic = "PyStandaloneHideSymbols",
+        progress_message = "Hiding the symbols of the static libraries of %{label}",
+    )
+
     info = PyStandaloneToolchainInfo(
         distribution = dist,
         python_json = dist.path + "/PYTHON.json",
@@ -75,6 +90,7 @@ def _py_standalone_toolchain_impl(ctx):
         stdlib_bundles = bundles,
         build_interpreter = build_dist,
         build_python = build_python,
+        hidden_libraries = hidden,
     )
     return [
         platform_common.ToolchainInfo(py_standalone = info),
@@ -101,5 +117,6 @@ py_standalone_toolchain = rule(
         "version": attr.string(mandatory = True, doc = "X.Y version of the distribution."),
         "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
         "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
+        "_hide_symbols": attr.label(default = "//tools/hide_symbols", executable = True, cfg = "exec"),
     },
 )

@@ -10,7 +10,12 @@ Writes two files for the link action:
   longer pulls the excluded modules, nor the libraries only they use, into the binary.
 
     link_plan.py --python-json DIST/PYTHON.json --params link.params --inittab inittab.c \\
-        [--exclude-extension NAME ...] [--exclude-extensions-file FILE]
+        [--exclude-extension NAME ...] [--exclude-extensions-file FILE] \\
+        [--export-c-api --hidden-libraries DIR]
+
+With --export-c-api (the binary loads extension modules from wheels and exports the C API), all
+of libpython is linked, and --hidden-libraries names tools/hide_symbols' copies of the other
+static libraries (same relative paths), which are linked instead of the originals.
 """
 
 from __future__ import annotations
@@ -68,13 +73,16 @@ def builtin_table(dist: python_json.Distribution, root: str, exclude: set[str]) 
     return [(name, fn) for name, fn in entries if name not in exclude]
 
 
-def _link_args(root: str, links, seen: set[str]) -> list[str]:
+def _link_args(root: str, links, seen: set[str], hidden_root: str | None = None, libpython: str | None = None) -> list[str]:
+    """Linker arguments of `links`; static libraries are found under `root`, or under
+    `hidden_root` (tools/hide_symbols' copies) when given, except libpython."""
     args = []
     for link in links:
         if link.system:
             arg = "-l" + link.name
         elif link.path_static:
-            arg = os.path.join(root, link.path_static)
+            base = hidden_root if hidden_root and link.path_static != libpython else root
+            arg = os.path.join(base, link.path_static)
         elif link.framework:
             continue  # Apple frameworks: not a Linux link input
         else:
@@ -86,11 +94,17 @@ def _link_args(root: str, links, seen: set[str]) -> list[str]:
     return args
 
 
-def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_api: bool = False) -> Plan:
+def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_api: bool = False,
+         hidden_libraries: str | None = None) -> Plan:
     """The link inputs and module tables for a binary without the extension modules `exclude`.
 
     export_c_api: the binary loads extension modules from wheels, which may call any function of
-    the C API: all of libpython is linked, not only the archive members the interpreter uses."""
+    the C API: all of libpython is linked, not only the archive members the interpreter uses.
+    hidden_libraries: the directory of tools/hide_symbols' copies of the static libraries other
+    than libpython (their symbols hidden, so the exported ones are the C API's only); they are
+    linked instead of the distribution's."""
+    if hidden_libraries and not export_c_api:
+        raise LinkPlanError("hidden libraries are only for binaries that export the C API (--export-c-api)")
     if dist.libpython_link_mode != "static":
         raise LinkPlanError(f"libpython_link_mode is {dist.libpython_link_mode!r}; a standalone binary needs a "
                             "static libpython (a python-build-standalone 'full' archive)")
@@ -131,8 +145,9 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
             register.append((name, chosen.init_fn))
             objects += [os.path.join(root, obj) for obj in chosen.objs]
         for link in chosen.links:
-            (system_links if link.system else extension_libs).extend(_link_args(root, [link], seen))
-    core_libs = _link_args(root, [l for l in dist.core_links if not l.system], seen)
+            (system_links if link.system else extension_libs).extend(
+                _link_args(root, [link], seen, hidden_libraries, dist.core_static_lib))
+    core_libs = _link_args(root, [l for l in dist.core_links if not l.system], seen, hidden_libraries, dist.core_static_lib)
     core_system = _link_args(root, [l for l in dist.core_links if l.system], seen)
     # Objects first, then archives in dependency order (libpython before the libraries it uses),
     # so single-pass linkers (GNU ld) resolve everything too.
@@ -176,13 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude-extension", action="append", default=[])
     parser.add_argument("--exclude-extensions-file", help="more names to exclude, one per line (tools/pack's prune list)")
     parser.add_argument("--export-c-api", action="store_true", help="link all of libpython (extension modules from wheels use its C API)")
+    parser.add_argument("--hidden-libraries", help="tools/hide_symbols' output: link its copies of the static libraries instead")
     args = parser.parse_args(argv)
     try:
         dist = python_json.load(pathlib.Path(args.python_json))
         exclude = set(args.exclude_extension)
         if args.exclude_extensions_file:
             exclude.update(_names_file(args.exclude_extensions_file))
-        result = plan(dist, os.path.dirname(args.python_json), exclude, args.export_c_api)
+        result = plan(dist, os.path.dirname(args.python_json), exclude, args.export_c_api, args.hidden_libraries)
     except (python_json.PythonJsonError, LinkPlanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
