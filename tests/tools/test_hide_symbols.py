@@ -1,6 +1,7 @@
 """tools/hide_symbols: copies of static libraries whose symbols are all hidden, still linkable."""
 
 import io
+import json
 import os
 import subprocess
 import types
@@ -12,7 +13,7 @@ from elftools.elf.elffile import ELFFile
 from tools.hide_symbols import hide_symbols
 from tools.python_json import python_json
 
-FIXTURE_SYMBOLS = {"fixture_data", "fixture_weak", "fixture_c_global", "fixture_asm_global"}
+FIXTURE_SYMBOLS = {"fixture_data", "fixture_weak", "fixture_c_global", "fixture_asm_global", "PyFixture_Version"}
 
 
 def _path(variable: str) -> str:
@@ -32,11 +33,10 @@ def _members(data: bytes):
 
 
 def _visibility(data: bytes) -> dict[str, str]:
-    """Defined global/weak symbol -> visibility, over the archive's ELF members."""
+    """Defined global/weak symbol -> visibility, over the archive's ELF members (or of one object)."""
     found = {}
-    for name, _, member in _members(data):
-        if name in (b"/", b"//", b"/SYM64/"):
-            continue
+    objects = [data] if data[:4] == b"\x7fELF" else [m for n, _, m in _members(data) if n not in (b"/", b"//", b"/SYM64/")]
+    for member in objects:
         for symbol in ELFFile(io.BytesIO(member)).get_section_by_name(".symtab").iter_symbols():
             if symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK") and symbol["st_shndx"] != "SHN_UNDEF":
                 found[symbol.name] = symbol["st_other"]["visibility"]
@@ -91,7 +91,7 @@ def _archive(*members: tuple[bytes, bytes], magic: bytes = b"!<arch>\n") -> byte
 def _object() -> bytes:
     """The fixture's C object, taken from the real archive."""
     for name, _, member in _members(open(_path("FIXTURE_ARCHIVE"), "rb").read()):
-        if member[:4] == b"\x7fELF":
+        if member[:4] == b"\x7fELF" and "PyFixture_Version" in _visibility(member):
             return member
     raise AssertionError("no ELF member in the fixture archive")
 
@@ -107,6 +107,7 @@ def _object() -> bytes:
     (b"!<arch>\n" + b"x" * 30, "truncated member header"),
     (b"!<arch>\n" + b"a.o/".ljust(58) + b"\n\n", "bad member header"),
     (b"!<arch>\n" + b"a.o/".ljust(48) + b"12x".ljust(10) + b"`\n", "has no valid size"),
+    (b"!<arch>\n" + b"a.o/".ljust(48) + b"-60".ljust(10) + b"`\n", "has no valid size"),
 ])
 def test_bad_archives_are_refused_by_name(tmp_path, capsys, data, message):
     source = tmp_path / "bad.a"
@@ -145,3 +146,47 @@ def test_distribution_libraries_are_every_static_link_but_libpython():
         extensions={"_decimal": (decimal,)},
     )
     assert hide_symbols.libraries(dist) == ["build/lib/libssl.a", "build/lib/libmpdec.a"]
+
+
+def _python_json(objs: list[str]) -> dict:
+    return {
+        "version": "8", "target_triple": "x86_64-unknown-linux-gnu", "python_version": "3.13.5",
+        "python_major_minor_version": "3.13", "python_tag": "cp313", "python_bytecode_magic_number": "f30d0d0a",
+        "python_exe": "install/bin/python3.13", "python_paths": {"stdlib": "install/lib/python3.13"},
+        "python_stdlib_test_packages": [], "python_extension_module_loading": ["builtin"],
+        "libpython_link_mode": "static", "crt_features": [], "licenses": [], "build_options": "",
+        "build_info": {
+            "core": {"objs": objs, "static_lib": "build/lib/libpython3.13.a",
+                     "links": [{"name": "ssl", "path_static": "build/lib/libssl.a"}, {"name": "m", "system": True}]},
+            "extensions": {},
+        },
+    }
+
+
+def test_distribution_objects_keep_only_the_c_api(tmp_path):
+    """python-build-standalone's layout: libpython as objects, one of them LLVM bitcode (LTO)."""
+    root = tmp_path / "python"
+    for directory in ("install/bin", "install/lib/python3.13", "build/lib", "build/core"):
+        (root / directory).mkdir(parents=True)
+    (root / "install/bin/python3.13").write_bytes(b"")
+    archive = open(_path("FIXTURE_ARCHIVE"), "rb").read()
+    for name in ("libpython3.13.a", "libssl.a"):
+        (root / "build/lib" / name).write_bytes(archive)
+    (root / "build/core/fixture.o").write_bytes(_object())
+    bitcode = b"BC\xc0\xde" + b"\1" * 60
+    (root / "build/core/lto.o").write_bytes(bitcode)
+    (root / "PYTHON.json").write_text(json.dumps(_python_json(["build/core/fixture.o", "build/core/lto.o"])))
+    out = tmp_path / "out"
+    assert hide_symbols.main(["--python-json", str(root / "PYTHON.json"), "--out", str(out)]) == 0
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "build/core/fixture.o", "build/core/lto.o", "build/lib/libssl.a"]  # libpython: the API itself
+    assert set(_visibility((out / "build/lib/libssl.a").read_bytes()).values()) == {"STV_HIDDEN"}
+    objects = _visibility((out / "build/core/fixture.o").read_bytes())
+    assert objects.pop("PyFixture_Version") == "STV_DEFAULT" and set(objects.values()) == {"STV_HIDDEN"}
+    assert (out / "build/core/lto.o").read_bytes() == bitcode
+
+
+def test_api_names():
+    assert hide_symbols.is_c_api("PyLong_FromLong") and hide_symbols.is_c_api("_Py_NoneStruct")
+    assert hide_symbols.is_c_api("PY_TIMEOUT_MAX")
+    assert not hide_symbols.is_c_api("bn_mul_mont") and not hide_symbols.is_c_api("python_hashlib_Hacl_Hash_SHA2_update_256")

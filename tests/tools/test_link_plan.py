@@ -53,6 +53,9 @@ def test_exporting_binaries_link_the_hidden_copies_of_all_but_libpython():
     result = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H")
     assert result.link_args == ["-Wl,--whole-archive", "D/build/lib/libpython3.13.a", "-Wl,--no-whole-archive",
                                 "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
+    doc["build_info"]["core"]["objs"] = ["build/core/main.o"]
+    args = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H").link_args
+    assert args == ["H/build/core/main.o", "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
     with pytest.raises(link_plan.LinkPlanError, match="only for binaries that export"):
         link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H")
 

@@ -10,8 +10,13 @@ tables. Hidden symbols still resolve within the static link, so CPython's _ssl, 
 as before; only the dynamic symbol table no longer lists them.
 
 Which files: every static library (`path_static`) that PYTHON.json links, from `core.links` and
-from each extension module's `links`, except libpython (`core.static_lib`), the C API itself.
-Each copy keeps its path relative to the distribution root, under --out.
+from each extension module's `links`, except libpython (`core.static_lib`), the C API itself:
+all their symbols are hidden. python-build-standalone links libpython as object files
+(`core.objs`, `inittab_object`, the extension modules' `objs`), compiled without hidden
+visibility: in those, the symbols of the C API (names starting with Py or _Py, the prefixes
+CPython reserves, and PY_TIMEOUT_MAX) keep their visibility and all others are hidden; objects
+of LTO builds are LLVM bitcode, which cannot be patched and is copied as it is. Each copy keeps
+its path relative to the distribution root, under --out.
 
 How: an archive's members are stored contiguously, so changing one byte (st_other) per symbol
 in place keeps every header, offset and size, and the archive's symbol index (which lists
@@ -20,7 +25,7 @@ archives, BSD-style names, members that are not ELF relocatable objects (e.g. LL
 symbol tables that do not fit their member.
 
     hide_symbols.py --python-json DIST/PYTHON.json --out DIR
-    hide_symbols.py --archive IN.a --out OUT.a
+    hide_symbols.py --archive IN.a --out OUT.a     (one archive, every symbol hidden)
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import io
 import os
 import pathlib
 import sys
+from collections.abc import Callable
 
 from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
@@ -51,6 +57,20 @@ _LAYOUT = {32: (13, 16), 64: (5, 24)}
 _SPECIAL_MEMBERS = (b"/", b"/SYM64/", b"//")
 
 
+# The one name of the C API (pythread.h, PyAPI_DATA) outside CPython's Py/_Py prefixes.
+_API_NAMES_WITHOUT_PREFIX = frozenset({"PY_TIMEOUT_MAX"})
+
+
+def is_c_api(name: str) -> bool:
+    """Whether `name` may be part of CPython's C API, which extension modules bind to."""
+    return name.startswith(("Py", "_Py")) or name in _API_NAMES_WITHOUT_PREFIX
+
+
+def hide_all(name: str) -> bool:
+    """The keep predicate of a library archive: nothing of it is exported."""
+    return False
+
+
 class HideError(Exception):
     """An input is not an archive or object this tool can rewrite; the message names it."""
 
@@ -61,10 +81,9 @@ class Result:
     hidden: int = 0    # symbols whose visibility changed
 
 
-def hide_object(data: bytearray, start: int, size: int, where: str) -> int:
-    """Hides the defined GLOBAL/WEAK symbols of the ELF relocatable object in data[start:start+size].
-
-    Returns how many symbols changed visibility."""
+def hide_object(data: bytearray, start: int, size: int, where: str, keep: Callable[[str], bool] = hide_all) -> int:
+    """Hides the defined GLOBAL/WEAK symbols but those `keep` names, of the ELF relocatable
+    object in data[start:start+size]. Returns how many symbols changed visibility."""
     member = bytes(data[start:start + size])
     if member[:4] in _BITCODE_MAGICS:
         raise HideError(f"{where} is LLVM bitcode (an LTO build): its symbols' visibility cannot be "
@@ -86,6 +105,8 @@ def hide_object(data: bytearray, start: int, size: int, where: str) -> int:
                                 f"entry size {section['sh_entsize']}) does not fit the object")
             for index, symbol in enumerate(section.iter_symbols()):
                 if symbol["st_info"]["bind"] not in ("STB_GLOBAL", "STB_WEAK") or symbol["st_shndx"] == "SHN_UNDEF":
+                    continue
+                if keep(symbol.name):
                     continue
                 at = start + offset + index * entry_size + other_offset
                 if data[at] & 3 not in (_STV_HIDDEN, _STV_INTERNAL):
@@ -111,10 +132,10 @@ def hide_archive(data: bytearray, where: str) -> Result:
         if header[58:60] != b"`\n":
             raise HideError(f"{where}: bad member header at offset {pos} (no terminator)")
         name = header[:16].rstrip(b" ")
-        try:
-            size = int(header[48:58].decode("ascii").strip())
-        except ValueError:
-            raise HideError(f"{where}: member at offset {pos} has no valid size ({header[48:58]!r})") from None
+        size_field = header[48:58].rstrip(b" ")
+        if not size_field.isdigit():  # decimal digits only: no sign, no blanks inside
+            raise HideError(f"{where}: member at offset {pos} has no valid size ({header[48:58]!r})")
+        size = int(size_field)
         start = pos + _HEADER_SIZE
         if start + size > len(data):
             raise HideError(f"{where}: member {name.decode(errors='replace')!r} at offset {pos} runs past the end")
@@ -142,6 +163,31 @@ def hide_file(source: pathlib.Path, target: pathlib.Path) -> Result:
     return result
 
 
+def hide_object_file(source: pathlib.Path, target: pathlib.Path) -> Result:
+    """Writes `target`: a copy of the object file `source` with all but the C API hidden
+    (LLVM bitcode is copied unchanged)."""
+    try:
+        data = bytearray(source.read_bytes())
+    except OSError as e:
+        raise HideError(f"cannot read {source}: {e}") from None
+    result = Result()
+    if data[:4] not in _BITCODE_MAGICS:
+        result.hidden = hide_object(data, 0, len(data), str(source), is_c_api)
+        result.members = 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return result
+
+
+def objects(dist: python_json.Distribution) -> list[str]:
+    """The object files that make libpython (python-build-standalone's core and extension objects)."""
+    paths = list(dist.core_objs) + ([dist.inittab_object] if dist.inittab_object else [])
+    for name in sorted(dist.extensions):
+        for variant in dist.extensions[name]:
+            paths.extend(variant.objs)
+    return list(dict.fromkeys(paths))
+
+
 def libraries(dist: python_json.Distribution) -> list[str]:
     """The distribution's static libraries to hide: every path_static link but libpython."""
     links = list(dist.core_links)
@@ -156,7 +202,7 @@ def libraries(dist: python_json.Distribution) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--python-json", help="hide every static library of this distribution (but libpython)")
+    source.add_argument("--python-json", help="hide the static libraries (but libpython) and objects of this distribution")
     source.add_argument("--archive", help="hide one archive")
     parser.add_argument("--out", required=True, help="the output directory (--python-json) or archive (--archive)")
     args = parser.parse_args(argv)
@@ -170,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for path in libraries(dist):
             hide_file(root / path, out / path)
+        for path in objects(dist):
+            hide_object_file(root / path, out / path)
     except (python_json.PythonJsonError, HideError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

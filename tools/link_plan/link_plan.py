@@ -15,7 +15,8 @@ Writes two files for the link action:
 
 With --export-c-api (the binary loads extension modules from wheels and exports the C API), all
 of libpython is linked, and --hidden-libraries names tools/hide_symbols' copies of the other
-static libraries (same relative paths), which are linked instead of the originals.
+static libraries and of the object files (same relative paths), which are linked instead of the
+originals.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
     export_c_api: the binary loads extension modules from wheels, which may call any function of
     the C API: all of libpython is linked, not only the archive members the interpreter uses.
     hidden_libraries: the directory of tools/hide_symbols' copies of the static libraries other
-    than libpython (their symbols hidden, so the exported ones are the C API's only); they are
+    than libpython and of the object files (their symbols hidden but the C API's); they are
     linked instead of the distribution's."""
     if hidden_libraries and not export_c_api:
         raise LinkPlanError("hidden libraries are only for binaries that export the C API (--export-c-api)")
@@ -120,10 +121,12 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
     # besides the archive made of them: link the objects, never both. Our own builds list only
     # the archive, which holds the inittab too (docs/python-json.md). A generated table replaces
     # the distribution's: its object is left out, and the archive's is never pulled in.
+    # The hidden copies include the objects (all but their C API hidden, tools/hide_symbols).
+    objects_root = hidden_libraries or root
     if dist.core_objs:
-        objects = [os.path.join(root, obj) for obj in dist.core_objs]
+        objects = [os.path.join(objects_root, obj) for obj in dist.core_objs]
         if dist.inittab_object and table is None:
-            objects.append(os.path.join(root, dist.inittab_object))
+            objects.append(os.path.join(objects_root, dist.inittab_object))
         libpython = []
     elif dist.core_static_lib:
         objects, libpython = [], [os.path.join(root, dist.core_static_lib)]
@@ -143,7 +146,7 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
             if not chosen.init_fn:
                 raise LinkPlanError(f"extension module {name!r} has no init_fn in PYTHON.json")
             register.append((name, chosen.init_fn))
-            objects += [os.path.join(root, obj) for obj in chosen.objs]
+            objects += [os.path.join(objects_root, obj) for obj in chosen.objs]
         for link in chosen.links:
             (system_links if link.system else extension_libs).extend(
                 _link_args(root, [link], seen, hidden_libraries, dist.core_static_lib))
