@@ -121,6 +121,14 @@ _EXPORTED_BESIDES_PY = {
 }
 
 
+def _undefined(shared_object: bytes) -> set[str]:
+    """The symbols a shared object needs from elsewhere (the interpreter, its libraries, libc)."""
+    import io
+    from elftools.elf.elffile import ELFFile
+    dynsym = ELFFile(io.BytesIO(shared_object)).get_section_by_name(".dynsym")
+    return {s.name for s in dynsym.iter_symbols() if s.name and s["st_shndx"] == "SHN_UNDEF"}
+
+
 def test_only_binaries_with_extension_modules_export_the_c_api():
     exported = _exported(_path("EXTENSIONS_APP"))
     assert {"PyLong_FromLong", "PyModule_Create2", "_Py_NoneStruct", "PyExc_TypeError"} <= exported
@@ -133,6 +141,14 @@ def test_only_binaries_with_extension_modules_export_the_c_api():
     assert others <= _EXPORTED_BESIDES_PY, sorted(others - _EXPORTED_BESIDES_PY)
     # Nor the runtime's own functions, nor main.
     assert not {name for name in exported if name.startswith("rps_")} and "main" not in exported
+    # What the wheels' extension modules need from the interpreter is all there.
+    needed = set()
+    for wheel in os.environ["WHEELS"].split():
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.namelist():
+                if member.endswith(".so") and ".libs/" not in member:
+                    needed |= {name for name in _undefined(archive.read(member)) if name.startswith(("Py", "_Py"))}
+    assert len(needed) > 100 and needed <= exported, sorted(needed - exported)
     hello = _exported(_path("HELLO"))
     assert not {name for name in hello if name.startswith(("Py", "_Py"))}, "a binary without wheels exports the C API"
 
