@@ -6,6 +6,9 @@ The steps, each one action (tools/ has one module per step):
   3. emit: wrap the packed resources in an object file;
   4. link_plan: linker inputs and extension inittab from the distribution's PYTHON.json;
   5. compile the C runtime and link everything with the target platform's C/C++ toolchain.
+A binary whose wheels have extension modules exports the C API (-rdynamic) and links the
+toolchain's copies of the static libraries whose symbols are hidden (tools/hide_symbols, made
+once per distribution), so that it exports nothing else.
 """
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
