@@ -8,7 +8,13 @@
  * the `posix` and `_io` modules before the interpreter's main phase, so `os`, `io`, `builtins`
  * and every module that copies a function from them at import time (`from os import stat`,
  * glob's and tokenize's references) get them. The cost on other paths is one C call and a
- * prefix comparison (docs/rules.md gives the measured numbers). */
+ * prefix comparison (docs/rules.md gives the measured numbers).
+ *
+ * A relative path that leads under the executable (docutils makes its include paths relative to
+ * the current directory: "../bin/app/docutils/...") cannot be told from an ordinary one without
+ * the current directory. It goes to the kernel first, which fails with ENOTDIR (the executable is
+ * a file); only then is it resolved against the current directory, and served by the view if it
+ * lands under the executable. Ordinary calls that succeed pay nothing for this. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -121,16 +127,119 @@ static Py_ssize_t argument_index(const hook_spec *h, int k, Py_ssize_t nargs, Py
     return -1;
 }
 
+static PyObject *view_function(const char *name) {
+    PyObject *view = PyImport_ImportModule("_rps_view");
+    if (!view) return NULL;
+    PyObject *function = PyObject_GetAttrString(view, name);
+    Py_DECREF(view);
+    return function;
+}
+
 static PyObject *call_handler(int i, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     hook_t *hook = &hooks[i];
-    if (!hook->handler) {
-        PyObject *view = PyImport_ImportModule("_rps_view");
-        if (!view) return NULL;
-        hook->handler = PyObject_GetAttrString(view, SPECS[i].handler);
-        Py_DECREF(view);
-        if (!hook->handler) return NULL;
-    }
+    if (!hook->handler && !(hook->handler = view_function(SPECS[i].handler))) return NULL;
     return PyObject_Vectorcall(hook->handler, args, nargsf, kwnames);
+}
+
+/* 1 if the path (str or bytes, after os.fspath) is relative. */
+static int is_relative(PyObject *path) {
+    if (PyUnicode_Check(path)) return PyUnicode_GET_LENGTH(path) > 0 && PyUnicode_READ_CHAR(path, 0) != '/';
+    if (PyBytes_Check(path)) return PyBytes_GET_SIZE(path) > 0 && PyBytes_AS_STRING(path)[0] != '/';
+    return 0;
+}
+
+/* 1 if the call names a directory descriptor (dir_fd=, src_dir_fd=, ...) or an opener (which may
+ * use one): its relative paths are not relative to the current directory. */
+static int has_base(int i, Py_ssize_t nargs, PyObject *const *args, PyObject *kwnames) {
+    int io = strcmp(SPECS[i].module, "_io") == 0;
+    if (io && nargs > 7 && args[7] != Py_None) return 1; /* open(file, ..., closefd, opener) */
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t j = 0; j < nkw; j++) {
+        if (args[nargs + j] == Py_None) continue;
+        const char *key = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, j));
+        if (!key) {
+            PyErr_Clear();
+            continue;
+        }
+        size_t n = strlen(key);
+        if ((n >= 6 && strcmp(key + n - 6, "dir_fd") == 0) || (io && strcmp(key, "opener") == 0)) return 1;
+    }
+    return 0;
+}
+
+/* The pending exception, kept aside (PyErr_GetRaisedException is 3.12 and newer). */
+typedef struct {
+    PyObject *type, *value, *traceback;
+} saved_error;
+
+static void save_error(saved_error *e) {
+#if PY_VERSION_HEX >= 0x030C0000
+    e->type = e->traceback = NULL;
+    e->value = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&e->type, &e->value, &e->traceback);
+#endif
+}
+
+static void restore_error(saved_error *e) {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(e->value);
+#else
+    PyErr_Restore(e->type, e->value, e->traceback);
+#endif
+}
+
+static void drop_error(saved_error *e) {
+    Py_XDECREF(e->type);
+    Py_XDECREF(e->value);
+    Py_XDECREF(e->traceback);
+}
+
+static PyObject *view_under; /* _rps_view.under, looked up on first use */
+
+/* After the kernel failed a call with relative paths (ENOTDIR, or access() false): 1 if one of
+ * them, resolved against the current directory, is under the executable; 0 if not; -1 with an
+ * exception. The pending exception, if any, is kept for the caller to restore. */
+static int relative_hit(PyObject *const paths[2]) {
+    if (!view_under && !(view_under = view_function("under"))) return -1;
+    for (int k = 0; k < 2; k++) {
+        if (!paths[k] || !is_relative(paths[k])) continue;
+        PyObject *answer = PyObject_CallOneArg(view_under, paths[k]);
+        if (!answer) return -1;
+        int hit = PyObject_IsTrue(answer);
+        Py_DECREF(answer);
+        if (hit) return hit;
+    }
+    return 0;
+}
+
+/* The kernel's answer for a call whose paths did not start with the executable's: if it says a
+ * relative path went through a file (ENOTDIR) and that path leads under the executable, the
+ * view's answer instead. Steals `result`. Kept out of line: only failed calls come here. */
+__attribute__((noinline, cold)) static PyObject *retry_relative(int i, PyObject *result, Py_ssize_t const where[2], PyObject *const converted[2],
+                                PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    PyObject *paths[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++)
+        if (where[k] >= 0) paths[k] = converted[k] ? converted[k] : args[where[k]];
+    int failed = result == NULL;
+    if (failed) {
+        if (!PyErr_ExceptionMatches(PyExc_NotADirectoryError)) return NULL;
+    } else if (result != Py_False || strcmp(SPECS[i].name, "access") != 0) {
+        return result; /* access() says false for every error: it is checked as a failure */
+    }
+    if (!(paths[0] && is_relative(paths[0])) && !(paths[1] && is_relative(paths[1]))) return result;
+    if (has_base(i, PyVectorcall_NARGS(nargsf), args, kwnames)) return result;
+    saved_error saved;
+    save_error(&saved);
+    int hit = relative_hit(paths);
+    if (hit <= 0) {
+        if (hit < 0) PyErr_Clear(); /* the view could not answer: the kernel's answer stands */
+        restore_error(&saved);
+        return result;
+    }
+    drop_error(&saved);
+    Py_XDECREF(result);
+    return call_handler(i, args, nargsf, kwnames);
 }
 
 #define MAX_STACK 16
@@ -159,14 +268,18 @@ static PyObject *dispatch(int i, PyObject *const *args, size_t nargsf, PyObject 
     PyObject *result;
     if (hit) {
         result = call_handler(i, args, nargsf, kwnames);
-    } else if ((converted[0] || converted[1]) && total <= MAX_STACK) {
-        PyObject *stack[MAX_STACK];
-        memcpy(stack, args, (size_t)total * sizeof(PyObject *));
-        for (int k = 0; k < 2; k++)
-            if (converted[k]) stack[where[k]] = converted[k];
-        result = call_original(&hooks[i], stack, (size_t)nargs, kwnames);
     } else {
-        result = call_original(&hooks[i], args, nargsf, kwnames);
+        if ((converted[0] || converted[1]) && total <= MAX_STACK) {
+            PyObject *stack[MAX_STACK];
+            memcpy(stack, args, (size_t)total * sizeof(PyObject *));
+            for (int k = 0; k < 2; k++)
+                if (converted[k]) stack[where[k]] = converted[k];
+            result = call_original(&hooks[i], stack, (size_t)nargs, kwnames);
+        } else {
+            result = call_original(&hooks[i], args, nargsf, kwnames);
+        }
+        if (__builtin_expect(result == NULL || result == Py_False, 0))
+            result = retry_relative(i, result, where, converted, args, nargsf, kwnames);
     }
     Py_XDECREF(converted[0]);
     Py_XDECREF(converted[1]);

@@ -12,6 +12,9 @@ load it. What is in the view (docs/rules.md, "Files by path"):
 - `a/b.py` (`a/__init__.py`) for every module whose source is embedded (`embed_sources`), and
   the extension modules of wheels by their file names.
 
+A relative path that leads here is sent by the C half after the kernel failed it with ENOTDIR
+(`under()` decides); `_lookup` resolves it against the current directory.
+
 The executable itself stays the file it is: `<binary>/` and `<binary>/..` are not directories
 (ENOTDIR, as the kernel says). Files open as sealed, read-only memory files (`memfd_create`), so
 `open()` returns CPython's own file objects (name, mode, fileno, os.fstat, read-only mmap);
@@ -87,11 +90,45 @@ def _text(path):
     return os.fsdecode(path) if isinstance(path, bytes) else path
 
 
+def _absolute(text):
+    """A relative path resolved against the current directory, its ".." taken lexically (as
+    os.path.abspath does) up to the executable; what follows it is left for _lookup, as in a
+    path that starts with the executable's."""
+    import os
+    parts = [part for part in os.getcwd().split("/") if part]
+    rest = text.split("/")
+    executable = _PREFIX[:-1]
+    for i, part in enumerate(rest):
+        if "/" + "/".join(parts) == executable:
+            return _PREFIX + "/".join(rest[i:])
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def under(path):
+    """Whether a relative path leads under the executable (asked by the C half when the kernel
+    failed it with ENOTDIR)."""
+    try:
+        return _absolute(_text(path)).startswith(_PREFIX)
+    except (OSError, ValueError):  # no current directory; an undecodable path
+        return False
+
+
 def _lookup(path):
-    """(relative path, node) for a path under the executable: node None for a directory, else
-    (table, index, payload). Raises the OSError the kernel would give for such a path."""
+    """(relative path, node) for a path under the executable (or a relative path leading there):
+    node None for a directory, else (table, index, payload). Raises the OSError the kernel would
+    give for such a path, naming the path as given."""
     tree = _tree or _build()
-    rest = _text(path)[len(_PREFIX):]
+    text = _text(path)
+    if not text.startswith(_PREFIX):
+        text = _absolute(text)
+        if not text.startswith(_PREFIX):  # the current directory changed since the kernel's answer
+            raise _error(errno.ENOTDIR, path)
+    rest = text[len(_PREFIX):]
     where = []
     node = None
     for part in rest.split("/"):

@@ -104,6 +104,174 @@ def test_rich_renders_like_stock_rich(site_packages, tmp_path):
     assert "Packages" in rendered and "numpy" in rendered and "\x1b[" in rendered
 
 
+# Sections, a table, a list table, a code block (highlighted by pygments), footnotes, math and
+# non-ASCII text; `<isonum.txt>` comes from docutils' own include directory, chapter.rst from the
+# document's.
+RST = r"""=====================
+ Grüße aus dem Binär
+=====================
+
+:Author: Zoë Ångström
+:Version: 1.0
+
+.. include:: <isonum.txt>
+.. include:: chapter.rst
+
+.. contents::
+
+Sections and text
+=================
+
+Ünïcödé text for |project|: naïve café, Ελληνικά, русский, 日本語, ✓ |copy| 2026 |frac12|.
+A footnote reference [#note]_ and a citation [CIT2026]_.
+
+.. [#note] The footnote, with *emphasis* and ``literal``.
+.. [CIT2026] A citation.
+
+A table
+-------
+
+=========  ========  ==========
+Name       Kind      Size (KiB)
+=========  ========  ==========
+docutils   pure      634
+numpy      compiled  16 384
+Ärger      ümlaut    1
+=========  ========  ==========
+
+.. list-table:: A list table
+   :header-rows: 1
+
+   * - Key
+     - Value
+   * - π
+     - 3.14159
+
+Code
+----
+
+.. code:: python
+
+   def greet(name: str) -> str:
+       return f"Hello, {name}!"  # a comment
+
+Math
+----
+
+Inline :math:`\alpha^2 + \beta^2 = \gamma^2` and a block:
+
+.. math::
+
+   \int_0^\infty e^{-x^2}\,dx = \frac{\sqrt{\pi}}{2}
+
+.. note:: An admonition with a `link <https://example.org/>`_.
+"""
+
+
+def _docutils_document(tmp_path: Path) -> Path:
+    """The document, the binary copied beside it and a directory to run in, so that docutils'
+    include paths are relative ones that lead into the binary ("../bin/docutils_app/docutils/...":
+    it makes them relative to the current directory)."""
+    (tmp_path / "sample.rst").write_text(RST, encoding="utf-8")
+    (tmp_path / "chapter.rst").write_text(".. |project| replace:: rules_py_standalone\n", encoding="utf-8")
+    (tmp_path / "bin").mkdir()
+    shutil.copy(_path("DOCUTILS_APP"), tmp_path / "bin" / "docutils_app")
+    (tmp_path / "work").mkdir()
+    return tmp_path / "bin" / "docutils_app"
+
+
+def _odt_members(path: Path) -> dict[str, bytes]:
+    """An ODT file's members, without the time it was written (meta.xml's dates)."""
+    with zipfile.ZipFile(path) as archive:
+        return {name: re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", b"<date>", archive.read(name))
+                for name in archive.namelist()}
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_docutils_renders_like_stock_docutils(site_packages, tmp_path):
+    binary = _docutils_document(tmp_path)
+    for name in ("inside", "stock"):
+        (tmp_path / name).mkdir()
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    inside = subprocess.run([str(binary), "../sample.rst", "../inside"], capture_output=True, text=True,
+                            cwd=tmp_path / "work", env=env, timeout=300)
+    assert inside.returncode == 0, inside.stderr
+    stock = _stock(site_packages, _path("DOCUTILS_APP_PY"), "../sample.rst", "../stock", cwd=tmp_path / "work")
+    assert stock.returncode == 0, stock.stderr
+    assert inside.stdout == stock.stdout and inside.stderr == stock.stderr == ""
+    rendered, expected = _tree(tmp_path / "inside"), _tree(tmp_path / "stock")
+    assert sorted(rendered) == sorted(expected)
+    # Byte-identical, but for the time the ODT writer stamps into its zip file.
+    assert _odt_members(tmp_path / "inside" / "document.odt") == _odt_members(tmp_path / "stock" / "document.odt")
+    for name in sorted(rendered):
+        if name != "document.odt":
+            assert rendered[name] == expected[name], name
+    # What was read by path: the style sheets (embedded), math.css, the language modules' labels,
+    # <isonum.txt>, the LaTeX templates and the S5 theme (medium-black, based on medium-white).
+    html5, german = rendered["html5.html"].decode(), rendered["html5_de.html"].decode()
+    assert "Minimal style sheet for the HTML output of Docutils" in html5 and "math2html" in html5
+    assert ":Author: David Goodger" in rendered["html4css1.html"].decode()  # html4css1.css
+    assert 'lang="de"' in german and ">Inhalt<" in german and "<math xmlns=" in german
+    assert "✓ © 2026 ½" in html5 and "rules_py_standalone" in html5
+    assert '<span class="keyword">def</span>' in html5
+    assert "french" in rendered["latex_titlepage.tex"].decode() and "fontspec" in rendered["xetex.tex"].decode()
+    assert "ui/medium-black/slides.js" in rendered and "ui/medium-black/framing.css" in rendered
+
+
+def test_docutils_reads_its_files_from_memory(tmp_path):
+    binary = _docutils_document(tmp_path)
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    out.mkdir()
+    scratch.mkdir()
+    strace = _path("STRACE")
+    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    log = tmp_path / "strace.log"
+    # Not -f: the ODT writer may run `paperconf`, whose files are its own.
+    result = subprocess.run(
+        [strace, "-qq", "-y", "-s", "256", "-o", str(log), "-e", "trace=%file,write,writev,pwrite64",
+         "--", str(binary), "../sample.rst", "../out"],
+        capture_output=True, text=True, cwd=tmp_path / "work", timeout=300,
+        env={"LD_LIBRARY_PATH": str(libunwind), "PATH": "/usr/bin:/bin", "TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    # Paths under the binary: absolute ones never reach the kernel; relative ones (docutils'
+    # include paths, "../bin/docutils_app/docutils/...") do, and fail with ENOTDIR (the binary
+    # is a file), which sends them to the view.
+    absolute = [line for line in lines if f"{binary}/" in line]
+    assert absolute == [], "\n".join(absolute)
+    relative = [line for line in lines if re.search(r'"(\.\./)+bin/docutils_app/', line)]
+    assert relative and all("= -1 ENOTDIR" in line for line in relative), "\n".join(relative)
+    assert any('"../bin/docutils_app/docutils/parsers/rst/include/isonum.txt"' in line for line in relative)
+    # Opened: the document, the output directory and files, the ODT writer's temporary file and the
+    # system's.
+    opened = []
+    for line in lines:
+        call = re.match(r'^(open|openat)\((?:AT_FDCWD<[^>]*>, )?"([^"]*)"', line)
+        if not call or "= -1 " in line:
+            continue
+        path = call.group(2)
+        if path in (str(binary), "../sample.rst", "../chapter.rst", "../out") or path.startswith(("../out/", str(scratch) + "/", "/proc/")) \
+                or _SYSTEM.match(path) or path.startswith(str(libunwind)) or path in ("/etc/ssl/openssl.cnf", "/etc/localtime"):
+            continue
+        opened.append(line)
+    assert opened == [], "\n".join(opened)
+    # The packed files were read from memory files.
+    for packed in ("docutils.writers.html5_polyglot/math.css", "docutils.writers.latex2e/default.tex",
+                   "docutils.parsers.rst/include/isonum.txt", "docutils.writers.odf_odt/styles.odt"):
+        assert any(f"/memfd:rps:{packed}" in line for line in lines), packed
+    # Written: the rendered files (and the ODT writer's temporary file), memory files, nothing else.
+    writes = []
+    for line in lines:
+        call = re.match(r"^(write|writev|pwrite64)\((\d+)<([^>]*)>", line)
+        if call and call.group(2) not in ("1", "2") and not call.group(3).startswith(
+                (str(out) + "/", str(scratch) + "/", "/memfd:rps:", "pipe:")):
+            writes.append(line)
+    assert writes == [], "\n".join(writes)
+
+
 def _exported(binary: str) -> set[str]:
     """The symbols the binary defines in its dynamic symbol table (what a dlopen()ed object can bind to)."""
     from elftools.elf.elffile import ELFFile

@@ -133,6 +133,7 @@ def report() -> dict:
         "read": read_all(os.path.join(dist_info, "METADATA"), "r"),
         "version": importlib.metadata.version("viewpkg"),
     }
+    out["relative"] = relative()
     out["errors"] = {
         "open_missing": outcome(open, missing),
         "stat_missing": outcome(os.stat, missing),
@@ -146,6 +147,67 @@ def report() -> dict:
         "encoding_with_binary": outcome(open, greeting, "rb", encoding="utf-8"),
     }
     return out
+
+
+def relative() -> dict:
+    """The same files by paths relative to the current directory (the import root's parent), also
+    the way docutils makes them ("../<directory>/<root>/...": os.path.relpath from elsewhere)."""
+    here = os.getcwd()
+    os.chdir(os.path.dirname(ROOT))
+    try:
+        top = os.path.basename(ROOT)
+        up = os.path.join("..", os.path.basename(os.path.dirname(ROOT)), top)
+
+        def given(path):  # a relative path as given, without the names that differ between runs
+            path = os.fspath(path)
+            for start, name in ((up, "UP"), (top, "TOP")):
+                if isinstance(path, str) and path.startswith(start + "/"):
+                    return name + path[len(start):]
+            return path
+
+        def tried(function, *args, **kwargs):
+            result = outcome(function, *args, **kwargs)
+            if isinstance(result, dict) and "error" in result:
+                result["filename"] = given(result["filename"]) if result["filename"] else None
+            return result
+
+        data = os.path.join(top, "viewpkg", "data")
+        greeting = os.path.join(data, "greeting.txt")
+        with open(greeting, encoding="utf-8") as f:
+            opened = [f.read(), given(f.name)]
+        with os.scandir(data) as entries:
+            scanned = sorted((e.name, given(e.path), e.is_file()) for e in entries)
+        fd = os.open(os.path.join(data, "nested", "numbers.bin"), os.O_RDONLY)
+        try:
+            os_open = list(os.read(fd, 4))
+        finally:
+            os.close(fd)
+        return {
+            "open": opened,
+            "open_up": read_all(os.path.join(up, "viewpkg", "data", "greeting.txt"), "r", encoding="utf-8"),
+            "open_dotdot": read_all(os.path.join(data, "nested", "..", "greeting.txt"), "r", encoding="utf-8"),
+            "os_open": os_open,
+            "stat": [kind(greeting), kind(data), kind(os.path.join(up, "viewpkg"))],
+            "os.path": [os.path.exists(greeting), os.path.isfile(greeting), os.path.isdir(data),
+                        os.path.exists(os.path.join(data, "missing.txt")), os.path.getsize(greeting)],
+            "access": [os.access(greeting, os.R_OK), os.access(data, os.X_OK), os.access(greeting, os.X_OK)],
+            "listdir": sorted(os.listdir(data)),
+            "listdir_bytes": [n.decode() for n in sorted(os.listdir(os.fsencode(data)))],
+            "scandir": scanned,
+            "walk": sorted((given(d), sorted(ds), sorted(fs)) for d, ds, fs in os.walk(data)),
+            "glob": sorted(given(p) for p in glob.glob(os.path.join(up, "viewpkg", "data", "*.txt"))),
+            "pathlib": pathlib.Path(top, "viewpkg", "sub", "table.csv").read_text(encoding="utf-8"),
+            "pathlib_glob": sorted(given(p) for p in pathlib.Path(data).glob("nested/*")),
+            "errors": {
+                "open_missing": tried(open, os.path.join(data, "missing.txt")),
+                "stat_missing": tried(os.stat, os.path.join(up, "viewpkg", "missing")),
+                "under_a_file": tried(open, os.path.join(greeting, "x")),
+                "open_dir": tried(open, data),
+                "listdir_file": tried(os.listdir, greeting),
+            },
+        }
+    finally:
+        os.chdir(here)
 
 
 def binary_only() -> dict:
@@ -170,7 +232,31 @@ def binary_only() -> dict:
         "readlink": outcome(os.readlink, greeting),
         "mmap": _mapped(viewpkg.data_path("nested", "numbers.bin")),
         "copytree": _copied(DATA),
+        "relative": _relative_binary_only(),
     }
+
+
+def _relative_binary_only():
+    """Relative paths under the binary: read-only too; relative to a directory descriptor or
+    through the binary's own name alone, the kernel's answer (the view does not see them)."""
+    here = os.getcwd()
+    os.chdir(os.path.dirname(ROOT))
+    try:
+        top = os.path.basename(ROOT)
+        greeting = os.path.join(top, "viewpkg", "data", "greeting.txt")
+        parent = os.open(".", os.O_RDONLY)
+        try:
+            dir_fd = outcome(os.stat, greeting, dir_fd=parent)
+        finally:
+            os.close(parent)
+        return {
+            "open_write": outcome(open, greeting, "w"),
+            "mkdir": outcome(os.mkdir, os.path.join(top, "viewpkg", "newdir")),
+            "dir_fd": dir_fd,
+            "binary": [os.path.isfile(top), outcome(os.listdir, top + "/")],
+        }
+    finally:
+        os.chdir(here)
 
 
 def _mapped(path):

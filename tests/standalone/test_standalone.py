@@ -474,6 +474,13 @@ def test_files_by_path_match_stock_python(view_site, variable):
     assert read_only["readlink"]["errno"] == 22  # EINVAL: not a symbolic link, as for a regular file
     assert read_only["mmap"] == [[0, 1, 2], {"error": "PermissionError", "errno": 1, "filename": None}]
     assert read_only["copytree"] == [["copy/ca.pem", True], ["copy/greeting.txt", True], ["copy/nested/deeper/note.md", True], ["copy/nested/numbers.bin", True]]
+    # Relative paths: read-only as well; relative to a directory descriptor, the kernel's answer.
+    relative = read_only["relative"]
+    assert [relative[key]["errno"] for key in ("open_write", "mkdir")] == [30, 30]
+    name = os.path.basename(_binary(variable))
+    assert relative["open_write"]["filename"] == f"{name}/viewpkg/data/greeting.txt"  # as given
+    assert relative["dir_fd"]["error"] == "NotADirectoryError"
+    assert relative["binary"] == [True, {"error": "NotADirectoryError", "errno": 20, "filename": name + "/"}]
 
 
 def test_files_by_path_without_memory_files():
@@ -495,6 +502,9 @@ def test_files_by_path_read_no_file_and_write_nothing(tmp_path):
     assert violations == [], "\n".join(violations)
     # The paths under the binary never reach the kernel; the packed files come from memory files.
     assert not [line for line in lines if f"{binary}/" in line], "a path under the binary reached the kernel"
+    # A relative one does, once: its ENOTDIR (the binary is a file) sends it to the view.
+    relative = [line for line in lines if re.search(r'"(\.\./[^"/]+/)?app/', line)]
+    assert relative and all("= -1 ENOTDIR" in line for line in relative), "\n".join(relative)
     assert any("/memfd:rps:viewpkg/data/greeting.txt" in line for line in lines)
     assert list(cwd.iterdir()) == []
 
