@@ -84,6 +84,12 @@ CPYTHON_SOURCES = {
         ],
         sha256 = "0b54f79df85912504de0b14aec7971e3f964491af1812d83447005807513cd9e",
     ),
+    # Debian's tarball is repacked (dfsg: files outside the library removed; lib/ is complete).
+    "zstd": struct(
+        version = "1.5.7",
+        urls = [_DEBIAN + "libz/libzstd/libzstd_1.5.7%2bdfsg.orig.tar.xz"],
+        sha256 = "0c092ef267edce57ba7f3f2645c861f72eaf5e76273c6c3632869423464b90a5",
+    ),
     # Debian's tarball is repacked (dfsg).
     "zlib": struct(
         version = "1.3.1",
