@@ -33,6 +33,23 @@ CPYTHON_SOURCES = {
         ],
         sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640",
     ),
+    # 3.14 and 3.15: Debian testing's (forky) versions, sha256 from its signed Sources index.
+    "cpython_3_14": struct(
+        version = "3.14.8",
+        urls = [
+            "https://www.python.org/ftp/python/3.14.8/Python-3.14.8.tar.xz",
+            _DEBIAN + "p/python3.14/python3.14_3.14.8.orig.tar.xz",
+        ],
+        sha256 = "c2215904f02b175596dc49351585104f4bc20341e1c47378b26a2c274360ce73",
+    ),
+    "cpython_3_15": struct(
+        version = "3.15.0",
+        urls = [
+            "https://www.python.org/ftp/python/3.15.0/Python-3.15.0.tar.xz",
+            _DEBIAN + "p/python3.15/python3.15_3.15.0.orig.tar.xz",
+        ],
+        sha256 = "ba4bed1ba346b916890b76d9e320451420aa69f6408997d33c66482eeae3d575",
+    ),
     "libffi": struct(
         version = "3.4.4",
         urls = [
