@@ -6,6 +6,7 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 def _unsupported_version_test_impl(ctx):
     env = analysistest.begin(ctx)
     asserts.expect_failure(env, "supported CPython versions: 3.15, 3.14, 3.13, 3.11 (built from source; 3.13 is the default)")
+    asserts.expect_failure(env, "no CPython distribution for this target platform and CPython version")
     asserts.expect_failure(env, "Supported platforms: @rules_py_standalone//platforms:linux_x86_64_gnu")
     return analysistest.end(env)
 
