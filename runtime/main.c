@@ -283,19 +283,28 @@ int main(int argc, char **argv) {
     PyConfig config;
     status = configure(&config, argc, argv, exe, dir_buffer);
     if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
-    PyConfig_Clear(&config);
-    if (PyStatus_Exception(status)) return status_failed(status);
+    if (PyStatus_Exception(status)) {
+        PyConfig_Clear(&config);
+        return status_failed(status);
+    }
 
     if (install_importer(exe) < 0) {
         PyErr_Print();
+        PyConfig_Clear(&config);
         return fatal(exe, "cannot install the in-memory importer");
     }
     /* Before the main phase imports io and os, so they copy the wrapped functions. */
     if (rps_pathhook_install(exe) < 0) {
         PyErr_Print();
+        PyConfig_Clear(&config);
         return fatal(exe, "cannot install the view of the packed files");
     }
-    status = _Py_InitializeMain();
+    /* The main phase: the same configuration again, now with _init_main. An initialized core
+     * makes Py_InitializeFromConfig re-apply the configuration and run only the main phase.
+     * (_Py_InitializeMain() did the same but is gone from CPython 3.14; this works on 3.8+.) */
+    config._init_main = 1;
+    status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
     if (PyStatus_Exception(status)) return status_failed(status);
 
     PyObject *importer = PyImport_ImportModule("_rps_importer");

@@ -33,6 +33,23 @@ CPYTHON_SOURCES = {
         ],
         sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640",
     ),
+    # 3.14 and 3.15: Debian testing's (forky) versions, sha256 from its signed Sources index.
+    "cpython_3_14": struct(
+        version = "3.14.8",
+        urls = [
+            "https://www.python.org/ftp/python/3.14.8/Python-3.14.8.tar.xz",
+            _DEBIAN + "p/python3.14/python3.14_3.14.8.orig.tar.xz",
+        ],
+        sha256 = "c2215904f02b175596dc49351585104f4bc20341e1c47378b26a2c274360ce73",
+    ),
+    "cpython_3_15": struct(
+        version = "3.15.0",
+        urls = [
+            "https://www.python.org/ftp/python/3.15.0/Python-3.15.0.tar.xz",
+            _DEBIAN + "p/python3.15/python3.15_3.15.0.orig.tar.xz",
+        ],
+        sha256 = "ba4bed1ba346b916890b76d9e320451420aa69f6408997d33c66482eeae3d575",
+    ),
     "libffi": struct(
         version = "3.4.4",
         urls = [
@@ -83,6 +100,12 @@ CPYTHON_SOURCES = {
             _DEBIAN + "x/xz-utils/xz-utils_5.8.1.orig.tar.xz",
         ],
         sha256 = "0b54f79df85912504de0b14aec7971e3f964491af1812d83447005807513cd9e",
+    ),
+    # Debian's tarball is repacked (dfsg: files outside the library removed; lib/ is complete).
+    "zstd": struct(
+        version = "1.5.7",
+        urls = [_DEBIAN + "libz/libzstd/libzstd_1.5.7%2bdfsg.orig.tar.xz"],
+        sha256 = "0c092ef267edce57ba7f3f2645c861f72eaf5e76273c6c3632869423464b90a5",
     ),
     # Debian's tarball is repacked (dfsg).
     "zlib": struct(

@@ -35,6 +35,8 @@ def rules_py_standalone_toolchains():
     WORKSPACE after the dependencies."""
     native.register_toolchains(
         "@rules_py_standalone//toolchains/zig:all",
+        "@rules_py_standalone//toolchains/cpython:cpython_3_15_toolchain",
+        "@rules_py_standalone//toolchains/cpython:cpython_3_14_toolchain",
         "@rules_py_standalone//toolchains/cpython:cpython_3_13_toolchain",
         "@rules_py_standalone//toolchains/cpython:cpython_3_11_toolchain",
         "@rules_py_standalone//toolchains/cpython:unsupported_toolchain",

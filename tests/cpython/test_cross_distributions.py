@@ -2,7 +2,8 @@
 
 Environment (runfiles paths): MUSL_DIST and AARCH64_DIST, the distributions' directories;
 QEMU_AARCH64; ARM64_LIBC, the arm64 libc.so.6 (its package is the sysroot qemu loads the aarch64 interpreter's libraries from);
-HELLO_MUSL, STDLIB_TOUR_MUSL, HELLO_AARCH64: standalone binaries built for those platforms.
+HELLO_MUSL, STDLIB_TOUR_MUSL, HELLO_AARCH64: standalone binaries built for those platforms;
+PYTHON_VERSION: their CPython's X.Y (one test target per version, tests/cpython/BUILD.bazel).
 """
 
 import os
@@ -28,6 +29,11 @@ SMOKE = (
     "print(repr(math.log2(1e-308)))"
 )
 GLIBC_LOG2 = "-1023.1538532253076"
+VERSION = os.environ.get("PYTHON_VERSION", "3.13")
+VERSION_TUPLE = "(%s, %s)" % tuple(VERSION.split("."))
+HELLO_OUTPUT = f"Hello from Python {VERSION}!\n"
+# 3.14+: compression.zstd, with libzstd built into libpython.
+ZSTD_SMOKE = "import sys; from compression import zstd; print(zstd.decompress(zstd.compress(b'x' * 99)) == b'x' * 99, '_zstd' in sys.builtin_module_names)"
 
 
 
@@ -52,7 +58,10 @@ def test_musl_distribution_is_fully_static_and_runs() -> None:
     assert (machine, interp, needed) == ("EM_X86_64", False, [])
     done = subprocess.run([MUSL / dist.python_exe, "-I", "-c", SMOKE], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("(3, 13) 3.0.20 3.46.1 2d711642 0.1428571428571428571428571429")
+    assert done.stdout.startswith(f"{VERSION_TUPLE} 3.0.20 3.46.1 2d711642 0.1428571428571428571428571429")
+    if tuple(int(p) for p in VERSION.split(".")) >= (3, 14):
+        done = subprocess.run([MUSL / dist.python_exe, "-I", "-c", ZSTD_SMOKE], capture_output=True, text=True, timeout=120)
+        assert (done.returncode, done.stdout) == (0, "True True\n"), done.stderr
 
 
 @pytest.mark.xfail(strict=True, reason="zig ships musl without its libm transcendentals and uses "
@@ -73,13 +82,13 @@ def test_aarch64_distribution_needs_glibc_2_17_and_runs_under_qemu(tmp_path: Pat
                            "libutil.so.1", "ld-linux-aarch64.so.1"}, needed
     sysroot = arm64_sysroot(SYSROOT_FILE, tmp_path)
     done = subprocess.run([QEMU, "-L", sysroot, os.environ["HELLO_AARCH64"]], capture_output=True, text=True, timeout=300)
-    assert (done.returncode, done.stdout) == (0, "Hello from Python 3.13!\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, HELLO_OUTPUT), done.stderr
     assert _elf(Path(os.environ["HELLO_AARCH64"]))[0] == "EM_AARCH64"
     done = subprocess.run([QEMU, "-L", sysroot, AARCH64 / dist.python_exe, "-I", "-c", "import ctypes;" + SMOKE],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     first, log2 = done.stdout.splitlines()
-    assert first.startswith("(3, 13) 3.0.20 3.46.1 2d711642")
+    assert first.startswith(f"{VERSION_TUPLE} 3.0.20 3.46.1 2d711642")
     assert log2 == GLIBC_LOG2
 
 
@@ -89,7 +98,7 @@ def test_musl_standalone_binaries_are_static_and_run(tmp_path: Path) -> None:
         assert (machine, interp, needed) == ("EM_X86_64", False, []), name
     done = subprocess.run(["env", "-i", Path(os.environ["HELLO_MUSL"]).resolve()], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
-    assert (done.returncode, done.stdout) == (0, "Hello from Python 3.13!\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, HELLO_OUTPUT), done.stderr
     done = subprocess.run([Path(os.environ["STDLIB_TOUR_MUSL"]).resolve()], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "ctypes: unavailable in a static binary" in done.stdout and "multiprocessing forkserver: [0, 1, 4, 9, 16]" in done.stdout

@@ -81,6 +81,9 @@ def test_plan_chooses_per_target_and_skips_by_marker():
     assert not any(name.startswith("colorama") for name in files)  # win32 only
     build = plan["build_files"]["markupsafe/BUILD.bazel"]
     assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "none"' in build
+    # A configuration without a wheel selects None (the BUILD file is Starlark, not JSON).
+    assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": None,' in build
+    assert "null" not in build
     assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_musl_3_13": True' in build  # compiled
     colorama = plan["build_files"]["colorama/BUILD.bazel"]
     assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_gnu_3_13": "skip"' in colorama

@@ -12,6 +12,8 @@ _DEP_FLAGS = {
     "LIBSQLITE3": ("sqlite", "-lsqlite3 -lm", ""),
     "LIBUUID": ("libuuid", "-luuid", "/uuid"),
     "ZLIB": ("zlib", "-lz", ""),
+    # compression.zstd's _zstd, 3.14+ (a version without it does not list the dependency).
+    "LIBZSTD": ("zstd", "-lzstd", ""),
 }
 
 # Modules whose libraries are not built: GPL (readline, gdbm), no terminal/GUI stack.
@@ -74,6 +76,8 @@ def cpython_build(name, archive, version, deps, **kwargs):
         "PKG_CONFIG": "false",
     }
     for var, (dep, lib, include_subdir) in _DEP_FLAGS.items():
+        if dep not in deps:
+            continue
         env[var + "_CFLAGS"] = "-I{dep:%s}/include%s" % (dep, include_subdir)
         env[var + "_LIBS"] = "-L{dep:%s}/lib %s" % (dep, lib)
     for module in _NOT_AVAILABLE + _TEST_MODULES:

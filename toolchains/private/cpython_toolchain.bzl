@@ -4,13 +4,15 @@ load("//rules/private:platform_transition.bzl", "platform_directory")
 load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
 load(":py_standalone_toolchain.bzl", "py_standalone_toolchain")
 
-def cpython_toolchain(name, distribution, version):
+def cpython_toolchain(name, distribution, version, tags = []):
     """Declares `<name>` (the toolchain's data) and `<name>_toolchain` (to register).
 
     Args:
       name: target name prefix, e.g. "cpython_3_13".
       distribution: label of the cpython_build target.
       version: "X.Y"; the toolchain applies when the python_version flag has this value.
+      tags: tags of the toolchain's data target (["manual"] keeps it, and so its distribution,
+        out of //...); the registered toolchain() is unaffected.
     """
 
     # Bytecode is compiled on the build machine with the embedded version's own interpreter:
@@ -37,6 +39,7 @@ def cpython_toolchain(name, distribution, version):
             "@platforms//cpu:aarch64": "aarch64",
             "//conditions:default": "x86_64",
         }),
+        tags = tags,
         version = version,
     )
     native.toolchain(

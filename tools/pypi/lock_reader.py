@@ -482,7 +482,8 @@ _CONFIG = "@rules_py_standalone//rules/private/pypi:{key}"
 def _package_build(package: Package, wheels: list[str], choices: dict[str, str], compiled: dict[str, bool],
                    deps: dict[str, list[str]], lock_label: str) -> str:
     wheel_select = "".join(
-        f'        "{_CONFIG.format(key=key)}": {json.dumps("@" + repo + "//file" if repo not in ("skip", "none") else None)},\n'
+        # No wheel for the configuration (status says why): Starlark's None, not JSON's null.
+        f'        "{_CONFIG.format(key=key)}": {json.dumps("@" + repo + "//file") if repo not in ("skip", "none") else "None"},\n'
         for key, repo in choices.items())
     status_select = "".join(
         f'        "{_CONFIG.format(key=key)}": "{"skip" if repo == "skip" else "none" if repo == "none" else "wheel"}",\n'
