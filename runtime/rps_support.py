@@ -459,7 +459,8 @@ def _run_script(path, args):
     import __main__
     import os
     sys.argv[:] = [path] + args
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    if not os.path.isdir(path):  # runpy puts a directory (or zip) with __main__.py there itself
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     module = _packed_script(path)
     if module is not None:
         code = _rps_importer._importer.get_code(module)
@@ -469,8 +470,7 @@ def _run_script(path, args):
         return
     import runpy
     try:
-        with open(path, "rb"):
-            pass
+        os.stat(path)
     except OSError as e:  # as python reports it: status 2, no traceback
         sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {os.path.abspath(path)!r}: [Errno {e.errno}] {e.strerror}\n")
         raise SystemExit(2)

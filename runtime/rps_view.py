@@ -87,7 +87,10 @@ def _error(code, path, path2=None):
 def _text(path):
     import os
     path = os.fspath(path)
-    return os.fsdecode(path) if isinstance(path, bytes) else path
+    text = os.fsdecode(path) if isinstance(path, bytes) else path
+    if "\0" in text:
+        raise ValueError("embedded null byte")  # as posix's own path conversion says
+    return text
 
 
 def _absolute(text):
@@ -244,7 +247,14 @@ def mkdir(path, mode=0o777, *, dir_fd=None):
 
 
 def read_only(path, *args, **kwargs):
-    """rmdir, remove, unlink, chmod, chown, utime, truncate, mkfifo, mknod, setxattr, ..."""
+    """rmdir, remove, unlink, chmod, chown, utime, truncate, setxattr, ...: as the kernel, a
+    missing path is reported before the read-only file system."""
+    _lookup(path)
+    raise _error(errno.EROFS, path)
+
+
+def read_only_new(path, *args, **kwargs):
+    """mkfifo, mknod: they create the path."""
     raise _error(errno.EROFS, path)
 
 
@@ -276,6 +286,8 @@ def _open_fd(path, flags):
     _, node = _lookup(path)
     if node is None:
         raise _error(errno.EISDIR, path)  # a directory has no descriptor in the view
+    if flags & os.O_DIRECTORY:
+        raise _error(errno.ENOTDIR, path)
     table, index, payload = node
     try:
         return _rps_blob.sealed_file(table, index, payload)

@@ -145,6 +145,11 @@ def report() -> dict:
         "pathlib_missing": outcome(pathlib.Path(missing).read_text),
         "bad_mode": outcome(open, greeting, "rz"),
         "encoding_with_binary": outcome(open, greeting, "rb", encoding="utf-8"),
+        "embedded_nul": outcome(os.stat, greeting + "\0x"),
+        "os_open_file_as_directory": outcome(os.open, greeting, os.O_RDONLY | os.O_DIRECTORY),
+        "remove_missing": outcome(os.remove, missing),
+        "rmdir_missing": outcome(os.rmdir, missing),
+        "chmod_under_a_file": outcome(os.chmod, os.path.join(greeting, "x"), 0o644),
     }
     return out
 

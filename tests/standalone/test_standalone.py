@@ -176,6 +176,10 @@ def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] True\n"
     # As python: a first argument that is not an option is the script.
     assert _run("PYTHON_CLI", str(script), "y", "-c").stdout == "script ['y', '-c'] True\n"
+    # As python: a directory with __main__.py runs it, with the directory first on sys.path.
+    (tmp_path / "app_dir").mkdir()
+    (tmp_path / "app_dir/__main__.py").write_text("import sys\nprint('dir main', sys.argv[1:], sys.path[0] == sys.argv[0])\n")
+    assert _run("PYTHON_CLI", str(tmp_path / "app_dir"), "z").stdout == "dir main ['z'] True\n"
     missing = _run("PYTHON_CLI", "/nonexistent/script.py")
     assert missing.returncode == 2 and missing.stderr.endswith(
         "can't open file '/nonexistent/script.py': [Errno 2] No such file or directory\n"), missing.stderr
