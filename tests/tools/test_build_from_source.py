@@ -186,3 +186,29 @@ def test_two_users_build_in_one_shared_tmp(tmp_path: Path) -> None:
         assert list((shared / "tmp").iterdir()) == []
     finally:
         shutil.rmtree(shared)
+
+
+def test_pycs_of_a_source_rewritten_only_in_a_comment_are_recompiled(tmp_path: Path) -> None:
+    work, out = tmp_path / "work-abc123", tmp_path / "out"
+    (out / "lib").mkdir(parents=True)
+    source = out / "lib/mod.py"
+    source.write_text(f"# configured in {work}\nVALUE = 1\n")
+    pyc = Path(py_compile.compile(str(source), invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH))
+    assert str(work).encode() not in pyc.read_bytes()  # comments are not compiled
+    bfs.map_build_paths(out, work, "/rps-build/pkg", sys.executable, {})
+    assert importlib.util.source_hash(source.read_bytes()) == pyc.read_bytes()[8:16]
+
+
+def test_cleanup_leaves_the_dependencies_modes_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dependency = tmp_path / "dep-output"
+    (dependency / "lib").mkdir(parents=True)
+    dependency.chmod(0o555)
+    archive = make_archive(tmp_path / "pkg.tar.gz", {"README": b"x"})
+    spec = recipe(archive, ["mkdir -p {prefix} && ls {dep:dep}/lib > {prefix}/seen"], {"seen": "{prefix}/seen"})
+    spec["deps"] = {"dep": str(dependency)}
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(spec))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert bfs.main(["--recipe", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert stat.S_IMODE(dependency.stat().st_mode) == 0o555
+    dependency.chmod(0o755)

@@ -149,7 +149,8 @@ def map_build_paths(out: Path, work: Path, canonical: str, pyc_python: str | Non
     """Replaces the private build directory's name in the outputs by `canonical` (see the
     module docstring); fails naming the first output that still holds it."""
     needle, replacement = str(work).encode(), canonical.encode()
-    stale_pycs: list[tuple[Path, Path]] = []
+    stale_pycs: dict[Path, Path] = {}
+    rewritten_sources: list[Path] = []
     for path in sorted(out.rglob("*")):
         if path.is_symlink():
             if needle in os.readlink(path).encode():
@@ -167,27 +168,38 @@ def map_build_paths(out: Path, work: Path, canonical: str, pyc_python: str | Non
             path.write_bytes(data.replace(needle, replacement))
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             path.chmod(stat.st_mode)
+            if path.suffix == ".py":
+                rewritten_sources.append(path)
         elif path.suffix == ".pyc" and path.parent.name == "__pycache__":
             source = path.parent.parent / (path.name.split(".")[0] + ".py")
             if not source.is_file():
                 raise RecipeError(f"output {path.relative_to(out)} holds the build directory's name and has no source beside it")
-            stale_pycs.append((path, source))
+            stale_pycs[path] = source
         else:
             raise RecipeError(
                 f"output {path.relative_to(out)} holds the build directory's name at offset {offset} "
                 f"({needle.decode()!r}); compile it through the recipe's {{cc}} (which maps it to "
                 f"{canonical}) or leave the file out of the outputs")
-    if stale_pycs:
-        if not pyc_python:
-            raise RecipeError(f"{stale_pycs[0][0].relative_to(out)} must be recompiled after its source's build paths "
-                              "were mapped, and the recipe names no pyc_python")
-        argv = [pyc_python, "-E", "-s", "-S", "-c", _RECOMPILE_PYC]
-        for pyc, source in stale_pycs:
-            argv += [str(pyc), str(source)]
-        result = subprocess.run(argv, env=env, capture_output=True, text=True)
-        if result.returncode:
-            raise RecipeError(f"recompiling {len(stale_pycs)} .pyc files failed (exit {result.returncode}):\n"
-                              f"{result.stderr[-4000:]}")
+    # A rewritten source changes size and hash, so each of its .pyc files is stale too.
+    for source in rewritten_sources:
+        for pyc in (source.parent / "__pycache__").glob(source.stem + ".*.pyc"):
+            stale_pycs[pyc] = source
+    if not stale_pycs:
+        return
+    if not pyc_python:
+        raise RecipeError(f"{next(iter(stale_pycs)).relative_to(out)} must be recompiled after its source's build paths "
+                          "were mapped, and the recipe names no pyc_python")
+    argv = [pyc_python, "-E", "-s", "-S", "-c", _RECOMPILE_PYC]
+    for pyc, source in sorted(stale_pycs.items()):
+        argv += [str(pyc), str(source)]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise RecipeError(f"recompiling {len(stale_pycs)} .pyc files failed (exit {result.returncode}):\n"
+                          f"{result.stderr[-4000:]}")
+    for pyc in stale_pycs:
+        if needle in pyc.read_bytes():
+            raise RecipeError(f"output {pyc.relative_to(out)} still holds the build directory's name after recompiling "
+                              "(its co_filename?)")
 
 
 def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
@@ -316,7 +328,9 @@ def _remove_tree(path: Path) -> None:
     # Some builds leave read-only directories (Go-style module caches, `make install` modes).
     for root, dirs, _ in os.walk(path):
         for name in dirs:
-            os.chmod(os.path.join(root, name), 0o700)
+            directory = os.path.join(root, name)
+            if not os.path.islink(directory):  # deps/<name> link to other actions' outputs
+                os.chmod(directory, 0o700)
     shutil.rmtree(path, ignore_errors=True)
 
 
