@@ -233,3 +233,19 @@ def test_data_on_disk_writes_the_package_data(tmp_path, stdlib, capsys):
     assert sorted(str(p.relative_to(tmp_path / "app.data")) for p in (tmp_path / "app.data").rglob("*") if p.is_file()) == ["pkg/d/x.txt"]
     code, _, _ = _pack(tmp_path, stdlib, bundle, "--data-on-disk", "nothere", "--data-dir", str(tmp_path / "other.data"))
     assert code == 1 and "data_on_disk names 'nothere', which is not a package of this binary" in capsys.readouterr().err
+
+
+def test_bundle_is_the_same_whatever_the_jobs(tmp_path):
+    # Enough modules for the worker processes (compile's parallel threshold), with shared names,
+    # constants and a frozenset, as the stdlib has them.
+    lib = tmp_path / "lib"
+    _write(lib, {f"m{i:03}.py": (f"NAME = 'shared name'\nTABLE = ('a', 'b', {i})\n"
+                                 f"def f(x):\n    return x in {{'alpha', 'beta', 'gamma', 'delta', 'm{i}'}}\n")
+                 for i in range(100)})
+    bundles = []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"jobs{jobs}.bundle"
+        assert compile_tool.main(["--stdlib", str(lib), "--out", str(out), "--jobs", jobs]) == 0
+        bundles.append(out.read_bytes())
+    assert bundles[0] == bundles[1] == bundles[2]
+    assert len(marshal.loads(bundles[0])["modules"]) == 100

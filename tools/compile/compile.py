@@ -12,7 +12,8 @@ intermediate file read only by `tools/pack` on the same interpreter:
 `code` is `marshal.dumps(code_object)`, or for an EXTENSION module the shared object's bytes
 (its `source` is then the load list of docs/resources-format.md); flags are the module flags of
 docs/resources-format.md. Wheels (PyPI packages) are read straight from their zip files.
-Nothing depends on file times, so equal inputs give equal bundles.
+Nothing depends on file times, the number of jobs or the hash seed, so equal inputs give equal
+bundles (tests/tools/test_compile_pack.py).
 
     compile.py --stdlib DIR --optimize 0 --out stdlib.bundle
     compile.py --manifest app.json --optimize 0 --out app.bundle
@@ -88,6 +89,11 @@ def _read(path: str) -> bytes:
 
 def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool,
            libraries: list[collect.ResourceFile] = (), packages: list[dict] = ()) -> bytes:
+    # Marshal format 2 writes no back-references. Format 3 and later flag an object for reuse
+    # when its reference count is above one, and that count depends on the process's history:
+    # the compiled modules arrive from worker processes (fresh objects) or from this one (shared
+    # with the module set), so the same bundle came out in two encodings with --jobs 1 and 2,
+    # that is, on machines with one core and with more (CPython issue 78274).
     return marshal.dumps({
         "format": BUNDLE_FORMAT,
         "python": tuple(sys.version_info[:2]),
@@ -97,7 +103,7 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
         "metadata": [(r.name, _read(r.path), r.origin) for r in module_set.metadata],
         "libraries": [(r.name, _read(r.path), r.origin) for r in libraries],
         "packages": list(packages),
-    })
+    }, 2)
 
 
 # --- Wheels ------------------------------------------------------------------------------------
