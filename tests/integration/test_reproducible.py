@@ -169,13 +169,19 @@ def executed_mnemonics(log: Path) -> tuple[set[str], set[str]]:
     return ran, cached
 
 
-def _build(tmp: Path, index: int, repo: Path, extra: list[str], targets: list[str],
+def _copy_checkouts(repo: Path, tmp: Path) -> None:
+    # Both at once, before either build: the sources cannot change in between.
+    for variant in VARIANTS:
+        copy_checkout(repo, tmp / variant[0])
+
+
+def _build(tmp: Path, index: int, extra: list[str], targets: list[str],
            user: int | None = None, home: Path | None = None, bazel: str | None = None) -> tuple[Path, Path, Path]:
     rel, tz, lang, umask, seed = VARIANTS[index]
     checkout = tmp / rel
-    copy_checkout(repo, checkout)
     output_root = tmp / f"output_root_{index}"
-    log = tmp / f"exec_{index}.json"
+    output_root.mkdir()
+    log = output_root / "execution_log.json"
     env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
     env.update(TZ=tz, LANG=lang, LC_ALL=lang, PYTHONHASHSEED=seed)
     if home is not None:
@@ -192,7 +198,7 @@ def _build(tmp: Path, index: int, repo: Path, extra: list[str], targets: list[st
             os.setuid(user)
 
     if user is not None:
-        for path in (checkout, home):
+        for path in (checkout, home, output_root):
             subprocess.run(["chown", "-R", f"{user}:{user}", str(path)], check=True)
     try:
         done = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=7200,
@@ -234,10 +240,11 @@ def test_binaries_are_reproducible(tmp_path: Path) -> None:
     repo = _repo_root()
     forced = _shared_caches() + [f"--modify_execution_info={FORCED}=+no-cache"]
     builds = []
+    _copy_checkouts(repo, tmp_path)
     try:
         for index in range(2):
-            builds.append(_build(tmp_path, index, repo, forced, TARGETS))
-            ran, cached = executed_mnemonics(tmp_path / f"exec_{index}.json")
+            builds.append(_build(tmp_path, index, forced, TARGETS))
+            ran, cached = executed_mnemonics(tmp_path / f"output_root_{index}/execution_log.json")
             assert MUST_RUN <= ran and not (MUST_RUN & cached), (
                 f"build {index + 1}: actions that should have run again came from a cache "
                 f"({sorted(MUST_RUN & cached)}) or did not run ({sorted(MUST_RUN - ran)}); "
@@ -256,6 +263,7 @@ def test_everything_is_reproducible_from_scratch() -> None:
     tmp_path = Path(tempfile.mkdtemp(prefix="rps-reproducible-", dir=os.environ.get("RPS_REPRODUCIBLE_TMP", "/var/tmp")))
     tmp_path.chmod(0o755)
     builds = []
+    _copy_checkouts(repo, tmp_path)
     try:
         for index in range(2):
             caches = tmp_path / f"caches_{index}"
@@ -268,7 +276,7 @@ def test_everything_is_reproducible_from_scratch() -> None:
                 home.mkdir()
                 bazel = str(tmp_path / VARIANTS[1][0] / "tools/bazel")
                 subprocess.run(["chown", "-R", f"{user}:{user}", str(caches)], check=True)
-            builds.append(_build(tmp_path, index, repo, extra, TARGETS + [DISTRIBUTION], user=user, home=home,
+            builds.append(_build(tmp_path, index, extra, TARGETS + [DISTRIBUTION], user=user, home=home,
                                  bazel=bazel))
         _compare(builds, ["examples", "toolchains/cpython"])
         if os.geteuid() != 0:
