@@ -448,7 +448,38 @@ static PyObject *blob_load_library(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* The release stamp (tools/stamp, linked by every binary: empty without stamping). Weak, so a
+ * link without the object still works and reads as no stamp. */
+extern const unsigned char rps_stamp[] __attribute__((weak, visibility("hidden")));
+extern const uint64_t rps_stamp_size __attribute__((weak, visibility("hidden")));
+
+/* stamp() -> {key: value}: the workspace status keys the build stamped in ("KEY value" lines). */
+static PyObject *blob_stamp(PyObject *self, PyObject *unused) {
+    PyObject *result = PyDict_New();
+    if (!result || !&rps_stamp_size || !rps_stamp) return result;
+    const char *p = (const char *)rps_stamp, *end = p + rps_stamp_size;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) eol = end;
+        const char *space = memchr(p, ' ', (size_t)(eol - p));
+        const char *key_end = space ? space : eol, *value = space ? space + 1 : eol;
+        PyObject *key = PyUnicode_DecodeUTF8(p, key_end - p, "strict");
+        PyObject *val = key ? PyUnicode_DecodeUTF8(value, eol - value, "strict") : NULL;
+        if (!val || PyDict_SetItem(result, key, val) < 0) {
+            Py_XDECREF(key);
+            Py_XDECREF(val);
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(key);
+        Py_DECREF(val);
+        p = eol + 1;
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"stamp", blob_stamp, METH_NOARGS, "stamp() -> {key: value} of the build's workspace status (docs/releases.md)"},
     {"find", (PyCFunction)(void (*)(void))blob_find, METH_FASTCALL, "find(table, name) -> (index, flags) | None"},
     {"code", blob_code, METH_O, "code(index) -> the module's code object"},
     {"data", (PyCFunction)(void (*)(void))blob_data, METH_FASTCALL, "data(table, index) -> (memoryview, memoryview | None)"},

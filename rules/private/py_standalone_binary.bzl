@@ -13,6 +13,7 @@ once per distribution), so that it exports nothing else.
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("@rules_python//python:defs.bzl", "PyInfo")
+load("//rules/private:stamp.bzl", "stamping")
 load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "audit_policy")
 load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
 load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
@@ -254,9 +255,23 @@ def _py_standalone_binary_impl(ctx):
         # The runtime's own functions are not for extension modules either (see the link below).
         user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if compiled_wheels else []),
     )
+    # The release stamp: the only action that reads the workspace status, and only the link
+    # takes its output, so stamping re-runs this and the link and nothing upstream.
+    stamp_object = ctx.actions.declare_file(name + ".rps/stamp.o")
+    stamp_args = ["--machine", toolchain.machine, "--out", stamp_object.path]
+    if stamping(ctx):
+        stamp_args += ["--status", ctx.info_file.path]
+    ctx.actions.run(
+        outputs = [stamp_object],
+        inputs = [ctx.info_file] if stamping(ctx) else [],
+        executable = ctx.executable._stamp,
+        arguments = stamp_args,
+        mnemonic = "PyStandaloneStamp",
+        progress_message = "Writing the release stamp of %{label}",
+    )
     blob_outputs = cc_common.create_compilation_outputs(
-        objects = depset([blob_object]),
-        pic_objects = depset([blob_object]),
+        objects = depset([blob_object, stamp_object]),
+        pic_objects = depset([blob_object, stamp_object]),
     )
     linked = cc_common.link(
         name = name,
@@ -379,6 +394,12 @@ _ATTRS = {
     ),
     "python_version": attr.string(doc = "X.Y of the CPython to embed (default: the toolchain flag's value)."),
     "srcs": attr.label_list(allow_files = [".py"], doc = "The program's Python files."),
+    "stamp": attr.int(
+        default = -1,
+        values = [-1, 0, 1],
+        doc = "Stamp the workspace status's STABLE_* keys and --embed_label into the binary, read at " +
+              "run time with `_rps_blob.stamp()` (docs/releases.md). -1: when --stamp is on; 1: always; 0: never.",
+    ),
     "stdlib_exclude": attr.string_list(
         doc = "Stdlib modules or packages to leave out, besides the default ones (test packages, " +
               "idlelib, tkinter, turtle, turtledemo, ensurepip).",
@@ -395,6 +416,8 @@ _ATTRS = {
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),
     "_runtime_srcs": attr.label(default = "//runtime:sources"),
+    "_stamp": attr.label(default = "//tools/stamp", executable = True, cfg = "exec"),
+    "_stamp_setting": attr.label(default = "//rules/private:stamp"),
     "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
     "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
 }

@@ -303,3 +303,49 @@ def test_first_difference_names_file_and_offset(tmp_path: Path) -> None:
     assert leaks(one, [tmp_path / "a"]) == []
     (tmp_path / "a/pkg/equal.txt").write_text(f"built in {tmp_path / 'a'}/x")
     assert leaks(one, [tmp_path / "a"]) == [f"pkg/equal.txt holds {tmp_path / 'a'} at offset 9"]
+
+
+STATUS_SCRIPT = "#!/bin/sh\necho STABLE_RELEASE_VERSION 1.2.3\necho STABLE_GIT_COMMIT 0123abcd\n"
+
+
+def test_stamp_reaches_only_the_link(tmp_path: Path) -> None:
+    """--stamp puts the STABLE_* status keys and the embed label into the binary; the actions
+    before the link keep their cache keys (the execution log shows only the stamp, the link and
+    the audit running), and the binary does not change when nothing stamped does."""
+    repo = _repo_root()
+    checkout = tmp_path / "src"
+    copy_checkout(repo, checkout)
+    status = tmp_path / "status.sh"
+    status.write_text(STATUS_SCRIPT)
+    status.chmod(0o755)
+    startup = [f"--output_user_root={tmp_path / 'output_root'}", "--max_idle_secs=60"]
+    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
+    target = "//tests/integration/stamped"
+
+    def build(name: str, *flags: str) -> tuple[bytes, str, set[str]]:
+        log = tmp_path / f"{name}.json"
+        done = subprocess.run([_bazel(), *startup, "build", *_shared_caches(), f"--execution_log_json_file={log}",
+                               *flags, target], cwd=checkout, env=env, capture_output=True, text=True, timeout=3000)
+        assert done.returncode == 0, f"{name} build failed:\n{done.stderr[-6000:]}"
+        binary = checkout / "bazel-bin/tests/integration/stamped/stamped"
+        run = subprocess.run([binary], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        ran, _ = executed_mnemonics(log)
+        return binary.read_bytes(), run.stdout, ran
+
+    try:
+        plain, out, _ = build("plain")
+        assert out == ""
+        stamped, out, ran = build("stamped", "--stamp", f"--workspace_status_command={status}", "--embed_label=v1.2.3")
+        assert out == "BUILD_EMBED_LABEL=v1.2.3\nSTABLE_GIT_COMMIT=0123abcd\nSTABLE_RELEASE_VERSION=1.2.3\n"
+        assert ran == {"PyStandaloneStamp", "CppLink", "PyStandaloneAudit"}, (
+            f"--stamp re-ran more than the stamp and the link: {sorted(ran)}")
+        # BUILD_USER, BUILD_HOST and the volatile BUILD_TIMESTAMP change between builds; none is stamped.
+        again, out, ran = build("again", "--stamp", f"--workspace_status_command={status}", "--embed_label=v1.2.3",
+                                "--modify_execution_info=^PyStandaloneStamp$=+no-cache")
+        assert again == stamped and "PyStandaloneStamp" in ran
+        assert plain != stamped
+    finally:
+        subprocess.run([_bazel(), *startup, "shutdown"], cwd=checkout, env=env, capture_output=True, timeout=300)
+        subprocess.run(["chmod", "-R", "u+w", str(tmp_path / "output_root")], check=False)
+        shutil.rmtree(tmp_path / "output_root", ignore_errors=True)
