@@ -15,6 +15,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.integration import nested_bazel
+
 CONSUMER_BUILD = """\
 load("@rules_py_standalone//rules:defs.bzl", "py_standalone_binary")
 load("@rules_python//python:defs.bzl", "py_library")
@@ -106,17 +108,8 @@ rules_py_standalone_toolchains()
 """
 
 
-def _repo_root() -> Path:
-    # The runfile is a symlink into the source tree; its directory is the module's root.
-    module = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "MODULE.bazel")
-    return module.resolve().parent
-
-
-def _bazel() -> str:
-    bazel = os.environ.get("RULES_PY_STANDALONE_BAZEL")
-    if not bazel:
-        pytest.fail("RULES_PY_STANDALONE_BAZEL is unset: run the tests through tools/bazel, which sets it")
-    return bazel
+_repo_root = nested_bazel.repo_root
+_bazel = nested_bazel.bazel
 
 
 def _cache() -> Path:

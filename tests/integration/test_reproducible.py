@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import nested_bazel
+
 TARGETS = ["//examples/hello", "//examples/resources:resources_example", "//examples/stdlib_tour"]
 DISTRIBUTION = "//toolchains/cpython:cpython_3_13_build"
 
@@ -52,17 +54,8 @@ VARIANTS = [
 ]
 
 
-def _repo_root() -> Path:
-    # The runfile is a symlink into the source tree; its directory is the module's root.
-    module = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "MODULE.bazel")
-    return module.resolve().parent
-
-
-def _bazel() -> str:
-    bazel = os.environ.get("RULES_PY_STANDALONE_BAZEL")
-    if not bazel:
-        pytest.fail("RULES_PY_STANDALONE_BAZEL is unset: run the tests through tools/bazel, which sets it")
-    return bazel
+_repo_root = nested_bazel.repo_root
+_bazel = nested_bazel.bazel
 
 
 def copy_checkout(source: Path, dest: Path) -> None:
