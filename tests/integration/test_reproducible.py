@@ -14,6 +14,8 @@ byte, and no output may hold either checkout's or output base's path.
 - `test_everything_is_reproducible_from_scratch` (`manual`, about an hour on 2 cores): nothing
   cached, private disk and repository caches, the CPython distributions included, and the second
   build as another user (uid 65534) when the test runs as root.
+- `test_stamp_reaches_only_the_link`: `--stamp` changes the binary and re-runs only the stamp,
+  the link and the audit.
 """
 
 from __future__ import annotations
