@@ -111,6 +111,34 @@ def test_choose_prefers_the_specific_wheel_and_abi3():
     assert lr.choose_wheel(package, MUSL_313).filename == "x-1-py3-none-any.whl"
 
 
+def test_no_wheel_message_names_the_platforms_that_have_one():
+    newer = lr.Target("linux_x86_64_gnu_2_28", "x86_64", "gnu", "2.28", "3.13.5")
+    package = lr.Package("x", "1", None, [
+        lr.DistFile("x-1-cp313-cp313-manylinux_2_28_x86_64.whl", H[0], ["u"]),
+        lr.DistFile("x-1-cp313-cp313-musllinux_1_2_x86_64.whl", H[1], ["u"]),
+        lr.DistFile("x-1-cp311-cp311-manylinux_2_17_aarch64.whl", H[2], ["u"]),
+    ], [], "lock")
+    targets = [GNU_313, newer, MUSL_313, ARM_311]
+    chosen = {t.key: lr.choose_wheel(package, t) for t in targets}
+    message = lr.no_wheel_message(package, GNU_313, chosen, targets)
+    assert message.startswith("no wheel of it runs on linux_x86_64_gnu (CPython 3.13, x86_64, glibc 2.17); ")
+    assert ("x-1-cp313-cp313-manylinux_2_28_x86_64.whl runs on linux_x86_64_gnu_2_28 "
+            "(--platforms=@rules_py_standalone//platforms:linux_x86_64_gnu_2_28)") in message
+    # A compiled musl wheel cannot be loaded by a static binary: not offered; other Pythons neither.
+    assert "musllinux_1_2" not in message and "aarch64" not in message
+    assert "none of its" in lr.no_wheel_message(package, newer, {}, targets)
+    sdist = lr.Package("y", "1", None, [lr.DistFile("y-1.tar.gz", H[3], ["u"])], [], "lock")
+    assert "only an sdist" in lr.no_wheel_message(sdist, GNU_313, {}, targets)
+
+
+def test_plan_writes_the_no_wheel_message_into_the_build_file():
+    packages, _ = lr.read_requirements(REQUIREMENTS, "requirements.txt")
+    plan = lr.plan(packages, [GNU_313, MUSL_313, ARM_311], "hub", _pages(), "//:requirements.txt")
+    build = plan["build_files"]["markupsafe/BUILD.bazel"]
+    assert ('"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "no wheel of it runs on '
+            'linux_aarch64_gnu (CPython 3.11, aarch64, glibc 2.17);') in build
+
+
 def test_sdist_only_package_has_no_wheel():
     package = lr.Package("x", "1", None, [lr.DistFile("x-1.tar.gz", H[0], ["u"])], [], "lock")
     assert lr.choose_wheel(package, GNU_313) is None
