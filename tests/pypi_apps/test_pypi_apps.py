@@ -24,11 +24,13 @@ def site_packages(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("app", sorted(APPS))
-def test_app_prints_what_stock_cpython_prints(app, site_packages):
-    inside = subprocess.run([APPS[app]], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=300)
+def test_app_prints_what_stock_cpython_prints(app, site_packages, tmp_path):
+    home = {"HOME": str(tmp_path)}  # matplotlib's font cache
+    inside = subprocess.run([APPS[app]], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **home}, timeout=300)
     assert inside.returncode == 0, inside.stderr
     assert inside.stderr == ""  # no warning that an extension module fell back or failed
-    stock = stock_cpython.run(os.environ["DISTRIBUTION"], site_packages, os.path.join(os.path.dirname(__file__), app + ".py"))
+    stock = stock_cpython.run(os.environ["DISTRIBUTION"], site_packages, os.path.join(os.path.dirname(__file__), app + ".py"),
+                              env=home)
     assert stock.returncode == 0, stock.stderr
     assert inside.stdout == stock.stdout
 

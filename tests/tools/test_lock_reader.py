@@ -139,6 +139,27 @@ def test_plan_writes_the_no_wheel_message_into_the_build_file():
             'linux_aarch64_gnu (CPython 3.11, aarch64, glibc 2.17);') in build
 
 
+def test_a_package_locked_twice_under_disjoint_markers_is_chosen_per_python():
+    lock = (f"numpy==2.4.6 ; python_full_version < '3.12' \\\n    --hash=sha256:{H[0]}\n"
+            f"numpy==2.5.5 ; python_full_version >= '3.12' \\\n    --hash=sha256:{H[1]}\n")
+    page = (f'<a href="https://f.example/numpy-2.4.6-cp311-cp311-manylinux_2_17_aarch64.whl#sha256={H[0]}">a</a>'
+            f'<a href="https://f.example/numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl#sha256={H[1]}">b</a>').encode()
+    found = {}
+    for digest, entry in lr.index_files(page, "https://i.example/simple/numpy/").items():
+        found.setdefault(digest, []).append(entry)
+    packages, _ = lr.read_requirements(lock, "requirements.txt")
+    plan = lr.plan(packages, [GNU_313, ARM_311], "hub", {"numpy": found}, "//:requirements.txt")
+    build = plan["build_files"]["numpy/BUILD.bazel"]
+    assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_gnu_3_13": "2.5.5"' in build
+    assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "2.4.6"' in build
+    assert '"@hub__numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl//file"' in build
+    overlapping = lock.replace(">= '3.12'", ">= '3.10'")
+    packages, _ = lr.read_requirements(overlapping, "requirements.txt")
+    with pytest.raises(lr.LockError, match=r"requirements.txt:3: numpy is locked twice for linux_aarch64_gnu "
+                                           r"\(CPython 3.11, aarch64, glibc 2.17\) \(requirements.txt:1: 2.4.6, here: 2.5.5\)"):
+        lr.plan(packages, [GNU_313, ARM_311], "hub", {"numpy": found}, "//:requirements.txt")
+
+
 def test_sdist_only_package_has_no_wheel():
     package = lr.Package("x", "1", None, [lr.DistFile("x-1.tar.gz", H[0], ["u"])], [], "lock")
     assert lr.choose_wheel(package, GNU_313) is None
