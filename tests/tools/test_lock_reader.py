@@ -205,6 +205,29 @@ wheels = [{{ url = "https://f.example/rich-15.0.0-py3-none-any.whl", hash = "sha
     assert packages[0].deps == [("colorama", "sys_platform == 'win32'")]
 
 
+def test_uv_lock_forks_apply_by_their_resolution_markers(tmp_path):
+    lock = tmp_path / "uv.lock"
+    lock.write_text(f'''version = 1
+resolution-markers = ["python_full_version >= '3.12'", "python_full_version < '3.12'"]
+[[package]]
+name = "numpy"
+version = "2.4.6"
+source = {{ registry = "https://pypi.org/simple" }}
+resolution-markers = ["python_full_version < '3.12'"]
+wheels = [{{ url = "https://f.example/numpy-2.4.6-cp311-cp311-manylinux_2_17_aarch64.whl", hash = "sha256:{H[0]}" }}]
+[[package]]
+name = "numpy"
+version = "2.5.5"
+source = {{ registry = "https://pypi.org/simple" }}
+resolution-markers = ["python_full_version >= '3.12'"]
+wheels = [{{ url = "https://f.example/numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl", hash = "sha256:{H[1]}" }}]
+''')
+    packages, _ = lr.read_lock(str(lock))
+    build = lr.plan(packages, [GNU_313, ARM_311], "hub", {}, "//:uv.lock")["build_files"]["numpy/BUILD.bazel"]
+    assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_gnu_3_13": "2.5.5"' in build
+    assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "2.4.6"' in build
+
+
 def test_bad_toml_names_the_file(tmp_path):
     lock = tmp_path / "pylock.toml"
     lock.write_text("lock-version = ")

@@ -225,7 +225,11 @@ def read_uv_lock(doc: dict[str, Any], path: str) -> list[Package]:
         files = _files(entry.get("wheels", []), where)
         if isinstance(entry.get("sdist"), dict):
             files += _files([entry["sdist"]], where)
-        packages.append(Package(utils.canonicalize_name(entry["name"]), entry["version"], None, files,
+        # A package that uv locked in several versions says for which forks of the resolution
+        # each one is (`resolution-markers`): the entry applies where any of them holds.
+        forks = entry.get("resolution-markers")
+        marker = " or ".join(f"({m})" for m in forks) if isinstance(forks, list) and forks else None
+        packages.append(Package(utils.canonicalize_name(entry["name"]), entry["version"], marker, files,
                                 _deps(entry.get("dependencies", []), where), where))
     return packages
 
