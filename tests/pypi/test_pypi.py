@@ -282,6 +282,8 @@ _EXPORTED_BESIDES_PY = {
     # glibc's start files, in every executable: _IO_stdin_used is how libc tells which stdio ABI
     # the program was built for; the others mark the entry point and the data segment.
     "_IO_stdin_used", "_start", "__data_start", "data_start", "__libc_csu_init", "__libc_csu_fini",
+    # runtime/rps_pathhook.c: ctypes' and cffi's dlopen() of a packed library by its path.
+    "dlopen",
 }
 
 

@@ -149,6 +149,11 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
                 patches = inspection.get("cycle_patches", {}).get(path)
                 text = "".join(f"{offset} {length} {target}\n" for offset, length, target in patches).encode() if patches else None
                 libraries.append(VendoredLibrary(os.path.basename(path), local, origin, text))
+                if layout.is_extension_module(path):
+                    # A library inside a package (no module init: soundfile's libsndfile, loaded
+                    # with ctypes by its path) is also a file at that path; the two entries
+                    # share one payload.
+                    files.append(("wheel/" + path, local, origin))
             elif layout.is_extension_module(path) and not wheel.get("inspection"):
                 raise collect.CollectError(f"{filename}: {info.filename} is a compiled extension module in a wheel "
                                            "tagged as pure Python; the wheel's tags are wrong")

@@ -56,6 +56,20 @@ def _dynamic(data: bytes, member: str) -> tuple[str | None, list[str]]:
         raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
 
 
+def _defines_module_init(data: bytes, member: str) -> bool:
+    """Whether the shared object exports a module init function (PyInit_<name>, PyInitU_<name>
+    for non-ASCII names, PEP 793's PyModExport_<name>)."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        symbols = elf.get_section_by_name(".dynsym")
+        if symbols is None:
+            return False
+        return any(symbol.name.startswith(("PyInit_", "PyInitU_", "PyModExport_")) and symbol["st_shndx"] != "SHN_UNDEF"
+                   for symbol in symbols.iter_symbols())
+    except (ELFError, ValueError, OSError) as e:
+        raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
+
+
 # What manylinux (PEP 599, PEP 600) lets a wheel's shared objects need from the system besides
 # libc: the GCC runtime libraries every such system has, at the versions of its glibc floor's
 # manylinux (manylinux2014: GCC 4.8's; manylinux_2_28: GCC 8's), as auditwheel's policies say.
@@ -208,7 +222,10 @@ def inspect(wheel_path: str, policy_name: str) -> dict:
     if problems:
         raise WheelError("the wheel's shared objects break the target platform's audit policy "
                          f"{policy_name} (docs/audit.md):\n  " + "\n  ".join(problems))
-    extensions = sorted(m for m in objects if is_extension_module(m))
+    # A shared object named like a module but without a module init function is a library that
+    # the package loads itself (ctypes, cffi: soundfile's _soundfile_data/libsndfile_x86_64.so):
+    # it is packed as a file at its path, where the runtime's dlopen() finds it.
+    extensions = sorted(m for m in objects if is_extension_module(m) and _defines_module_init(datas[m], f"{name}: {m}"))
     return {
         "wheel": name,
         "extensions": load_orders(objects, extensions),
