@@ -14,9 +14,16 @@ NONE, STR, BYTES = 0, 1, 2
 _MISSING = object()
 
 
+_NOT_IN_LIBRARY = (
+    "No module named {name!r}: it is not in this standalone library. Add the library that provides "
+    "it to the py_standalone_library's deps; for a standard-library module, see stdlib_exclude and "
+    "stdlib_include (with prune = True, modules imported only dynamically must be listed in "
+    "stdlib_include). The build's module report (<library>.modules.json) lists what was packed and why.")
+
 def setup(extra_path):
     """After the main phase: the importer's own set-up, then the host's extra sys.path entries."""
     _rps_importer.prepare()
+    _rps_importer._NOT_IN_BINARY = _NOT_IN_LIBRARY
     sys.path.extend(extra_path)
 
 
@@ -50,8 +57,7 @@ def run_module(name):
     """Runs module `name` as __main__ (like `python -m`); returns the exit status, 0 when it
     ends normally, or the status SystemExit gives: its code, 1 for a message (as python)."""
     if _rps_importer._importer.find_spec(name) is None:
-        raise ModuleNotFoundError(_rps_importer._NOT_IN_BINARY.format(name=name).replace(
-            "standalone binary", "standalone library"), name=name)
+        raise ModuleNotFoundError(_NOT_IN_LIBRARY.format(name=name), name=name)
     try:
         _rps_importer._run_main(name)
     except SystemExit as e:
@@ -77,9 +83,16 @@ def is_missing(error, module, function):
 
 
 def format_error(error):
-    """The text the C caller gets for an exception: the traceback as python prints it."""
+    """The text the C caller gets for an exception: the traceback as python prints it, without
+    the frames of this runtime (only the exception itself when no other frame is left)."""
     try:
         import traceback
-        return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        frames = traceback.extract_tb(error.__traceback__)
+        kept = traceback.StackSummary.from_list(
+            [f for f in frames if not f.filename.endswith(("/_rps_embed.py", "/runtime/rps_importer.py"))])
+        text = "".join(traceback.format_exception_only(type(error), error))
+        if kept:
+            text = "Traceback (most recent call last):\n" + "".join(kept.format()) + text
+        return text
     except BaseException:  # the traceback module itself failed: its type and message still help
         return f"{type(error).__name__}: {error}\n"
