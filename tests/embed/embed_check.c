@@ -3,7 +3,7 @@
  * Each API call prints one line `<label>: <status name>: <result or error>` (newlines in the
  * text as \n), so the test compares what every call gave. Built by Bazel against
  * py_standalone_library and, by the test itself, with the host's plain cc against the shared
- * object (py_standalone_shared_library). */
+ * object (py_standalone_shared_library), with -DHOST_ZLIB for the "interposition" scenario. */
 #include <rules_py_standalone/embed.h>
 
 #include <pthread.h>
@@ -141,10 +141,30 @@ static void threads(void) {
     show("finalize", rps_embed_finalize(), NULL);
 }
 
+/* Not isolated: PYTHON* variables apply, as in a binary built with isolated = False. */
+static void environment(void) {
+    show("configure", configure(0), NULL);
+    call("state", "embedded.calls", "state", NULL, 0);
+    show("finalize", rps_embed_finalize(), NULL);
+}
+
+#ifdef HOST_ZLIB
+/* The host program's own zlibVersion: the library's zlib must neither take it nor give its own. */
+const char *zlibVersion(void) { return "the host's zlib"; }
+
+static void interposition(void) {
+    printf("host zlibVersion: %s\n", zlibVersion());
+    show("configure", configure(1), NULL);
+    call("library zlib", "embedded.calls", "zlib_version", NULL, 0);
+    show("finalize", rps_embed_finalize(), NULL);
+}
+#endif
+
 /* Everything that touches the packed resources, after a marker the test finds in strace's log. */
 static void traced(void) {
     write(2, "RPS-EMBED-MARK\n", 15);
-    show("configure", configure(1), NULL);
+    rps_embed_config config = RPS_EMBED_CONFIG_INIT; /* no extra sys.path: nothing on disk to search */
+    show("configure", rps_embed_configure(&config), NULL);
     call("stdlib", "embedded.calls", "stdlib_tour", NULL, 0);
     call("package data", "embedded.calls", "package_data", NULL, 0);
     call("metadata", "embedded.calls", "metadata", NULL, 0);
@@ -160,6 +180,12 @@ int main(int argc, char **argv) {
         bad();
     } else if (strcmp(scenario, "threads") == 0) {
         threads();
+    } else if (strcmp(scenario, "environment") == 0) {
+        environment();
+#ifdef HOST_ZLIB
+    } else if (strcmp(scenario, "interposition") == 0) {
+        interposition();
+#endif
     } else if (strcmp(scenario, "strace") == 0) {
         traced();
     } else if (strcmp(scenario, "never") == 0) {
@@ -167,7 +193,7 @@ int main(int argc, char **argv) {
         if (argc > 2) traced();
         puts("never: Python was not called");
     } else {
-        fprintf(stderr, "usage: %s calls|bad|threads|strace|never\n", argv[0]);
+        fprintf(stderr, "usage: %s calls|bad|threads|environment|strace|never\n", argv[0]);
         return 2;
     }
     return 0;

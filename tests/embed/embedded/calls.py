@@ -67,3 +67,9 @@ def stdlib_tour():
     connection = sqlite3.connect(":memory:")
     (value,) = connection.execute("select 6 * 7").fetchone()
     return json.dumps([value, str(decimal.Decimal("1.1") + 1), len(zlib.compress(b"x" * 100))])
+
+
+def zlib_version():
+    """The zlib the library's zlib module runs with, and that it works."""
+    import zlib
+    return f"{zlib.ZLIB_RUNTIME_VERSION} {zlib.decompress(zlib.compress(b'ok')).decode()}"
