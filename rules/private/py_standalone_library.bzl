@@ -4,11 +4,12 @@ A static CPython with its stdlib and the library's modules, packed and imported 
 a C or C++ program that embeds Python through runtime/include/rules_py_standalone/embed.h
 (docs/embedding.md). The steps are the binary's (rules/private/standalone_steps.bzl): compile,
 pack, emit, link_plan, then:
-  - py_standalone_library: the runtime (embed.c instead of main.c) and the resources object in
-    a static archive, with the distribution's libraries after it, returned as CcInfo for a
-    cc_binary's deps. The libraries other than libpython are always the toolchain's copies with
-    hidden symbols (tools/hide_symbols), and the runtime is compiled with -fvisibility=hidden:
-    the host program exports none of them, and only the embedding API is visible to it;
+  - py_standalone_library: prelink: the runtime (embed.c instead of main.c), the resources
+    object and what they need of the distribution's libraries linked into one relocatable
+    object whose symbols are all local but the embedding API (tools/prelink), returned as CcInfo
+    for a cc_binary's deps: the host program neither sees CPython's bundled libraries (OpenSSL,
+    zlib, ...) nor lends them its own. The libraries other than libpython are the toolchain's
+    copies with hidden symbols (tools/hide_symbols), so nothing of them is exported either;
   - py_standalone_shared_library: the same linked into one shared object that exports only the
     embedding API (a version script), audited like a binary with the exports checked.
 """
@@ -19,6 +20,9 @@ load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "is_musl")
 
 # What the shared object exports (its version script, and the audit's --exported-symbol).
 _API_PATTERN = "rps_embed_*"
+
+# CPython's C API, which wheels' extension modules bind to (tools/hide_symbols: is_c_api).
+_C_API_PATTERNS = ["Py*", "_Py*", "PY_TIMEOUT_MAX"]
 
 def _embed_header_context(ctx):
     """The host program's view: embed.h as <rules_py_standalone/embed.h>, nothing of Python."""
@@ -86,14 +90,37 @@ def _py_standalone_library_impl(ctx):
     link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled_wheels else [])
 
     if not shared:
+        # One relocatable object with every symbol local but the API (and the C API for wheels):
+        # the host's own symbols and CPython's bundled libraries cannot meet (tools/prelink).
+        prelinked = ctx.actions.declare_file(name + ".rps/" + name + ".o")
+        system_libraries = ctx.actions.declare_file(name + ".rps/system_libraries.params")
+        object_files = compiled.pic_objects or compiled.objects
+        args = ctx.actions.args()
+        args.add("--ld", cc_toolchain.ld_executable)
+        args.add("--out", prelinked)
+        args.add("--system-libraries-out", system_libraries)
+        args.add("--params", link_params)
+        args.add_all([_API_PATTERN] + (_C_API_PATTERNS if compiled_wheels else []), before_each = "--keep")
+        args.add_all(object_files + [blob_object])
+        ctx.actions.run(
+            outputs = [prelinked, system_libraries],
+            inputs = depset(object_files + [blob_object] + link_inputs, transitive = [cc_toolchain.all_files]),
+            executable = ctx.executable._prelink,
+            arguments = [args],
+            mnemonic = "PyStandalonePrelink",
+            progress_message = "Linking the private object of %{label}",
+        )
         linking_context, _ = cc_common.create_linking_context_from_compilation_outputs(
             actions = ctx.actions,
             name = name,
             feature_configuration = feature_configuration,
             cc_toolchain = cc_toolchain,
-            compilation_outputs = objects,
-            user_link_flags = link_flags,
-            additional_inputs = link_inputs,
+            compilation_outputs = cc_common.create_compilation_outputs(
+                objects = depset([prelinked]),
+                pic_objects = depset([prelinked]),
+            ),
+            user_link_flags = ["@" + system_libraries.path] + (["-rdynamic"] if compiled_wheels else []),
+            additional_inputs = [system_libraries],
             disallow_dynamic_library = True,
         )
         return [
@@ -128,6 +155,7 @@ _ATTRS = {
         allow_files = [".py"],
     ),
     "_runtime_srcs": attr.label(default = "//runtime:embed_sources"),
+    "_prelink": attr.label(default = "//tools/prelink", executable = True, cfg = "exec"),
     "_embed_header": attr.label(default = "//runtime:include/rules_py_standalone/embed.h", allow_single_file = True),
 }
 

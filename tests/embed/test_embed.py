@@ -267,3 +267,12 @@ def test_shared_object_keeps_its_zlib_and_the_hosts(shared_object_program):
     assert "host zlibVersion: the host's zlib" in output
     status, text = _calls(output)["library zlib"]
     assert status == "RPS_EMBED_OK" and re.fullmatch(r"str \d+ 1\.\d+\.\d+ ok", text), text
+
+
+def test_static_library_keeps_its_zlib_and_the_hosts():
+    """The host defines zlibVersion itself: no duplicate symbol at its link, and each side keeps
+    its own (tools/prelink made the library's symbols local)."""
+    output = _run(_path("INTERPOSITION_STATIC"), "interposition").stdout
+    assert "host zlibVersion: the host's zlib" in output
+    status, text = _calls(output)["library zlib"]
+    assert status == "RPS_EMBED_OK" and re.fullmatch(r"str \d+ 1\.\d+\.\d+ ok", text), text
