@@ -141,9 +141,11 @@ def _bss_index(data: bytearray, sections: list[list[int]], path: str) -> int:
         shstrndx = sections[0][6]
     names = memoryview(data)[sections[shstrndx][4]:sections[shstrndx][4] + sections[shstrndx][5]]
     for i, section in enumerate(sections):
-        if section[1] == _SHT_NOBITS and not section[2] & _SHF_TLS and _name(names, section[0]) == ".bss":
+        name = _name(names, section[0])
+        if section[1] == _SHT_NOBITS and not section[2] & _SHF_TLS and (name == ".bss" or name.startswith(".bss.")):
             return i
-    raise PrelinkError(f"{path}: common symbols but no .bss section to define them in")
+    raise PrelinkError(f"{path}: common symbols but no .bss section to define them in; compile their "
+                       "sources with -fno-common")
 
 
 def _read_params(path: str) -> list[str]:
