@@ -276,3 +276,15 @@ def test_static_library_keeps_its_zlib_and_the_hosts():
     assert "host zlibVersion: the host's zlib" in output
     status, text = _calls(output)["library zlib"]
     assert status == "RPS_EMBED_OK" and re.fullmatch(r"str \d+ 1\.\d+\.\d+ ok", text), text
+
+
+def test_pypi_packages_with_c_extensions():
+    result = _run(_path("PYPI_CHECK"))
+    assert result.stdout == "RPS_EMBED_OK: &lt;b&gt;&amp;&lt;/b&gt;|libyaml=True|markupsafe._speedups\n"
+    # Their extension modules bind to the program's C API, and only to it: nothing of the
+    # distribution's own libraries is exported (tools/prelink kept Py*/_Py* global, nothing else).
+    exports = audit.audit(_path("PYPI_CHECK"), "linux_x86_64_gnu", exported_symbols=["Py*", "_Py*", "PY_TIMEOUT_MAX", "*"])
+    names = exports.facts["exported_symbols"]
+    assert "PyModule_Create2" in names or "PyModuleDef_Init" in names
+    leaked = [n for n in names if n.startswith(("SSL_", "EVP_", "inflate", "deflate", "sqlite3_", "ffi_", "XML_"))]
+    assert leaked == []
