@@ -13,6 +13,10 @@
 module report of what was packed, and why, is the `module_report` output group
 (`bazel build //pkg:app --output_groups=module_report`). Attributes: see
 rules/private/py_standalone_binary.bzl or docs/rules.md.
+
+`py_standalone_library` (for a cc_binary's deps) and `py_standalone_shared_library` (one .so)
+embed the same interpreter in a C or C++ program through rules_py_standalone/embed.h:
+docs/embedding.md.
 """
 
 load(
@@ -20,6 +24,13 @@ load(
     _py_standalone_binary = "py_standalone_binary",
     _py_standalone_test = "py_standalone_test",
 )
+load(
+    "//rules/private:py_standalone_library.bzl",
+    _py_standalone_library = "py_standalone_library",
+    _py_standalone_shared_library = "py_standalone_shared_library",
+)
 
 py_standalone_binary = _py_standalone_binary
 py_standalone_test = _py_standalone_test
+py_standalone_library = _py_standalone_library
+py_standalone_shared_library = _py_standalone_shared_library

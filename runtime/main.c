@@ -1,11 +1,8 @@
 /* Entry point of a standalone binary: an isolated interpreter whose imports come from memory.
  *
- * Start-up order (why it is split): the interpreter's core is initialized first
- * (`_init_main = 0`), which imports nothing but built-in and frozen modules. Then the in-memory
- * importer (`_rps_importer`, itself loaded from the blob) is put on sys.meta_path, and only then
- * does the main phase run, so `encodings` and every later import already come from the blob.
- * The program itself is run by `_rps_importer.run()`; errors and exit codes are handled the way
- * `python -m module` handles them. */
+ * The interpreter is started by rps_start.c (shared with libraries, embed.c). The program itself
+ * is run by `_rps_importer.run()`; errors and exit codes are handled the way `python -m module`
+ * handles them. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -18,14 +15,11 @@
 #include <unistd.h>
 
 #include "rps_blob.h"
-#include "rps_pathhook.h"
+#include "rps_start.h"
 
 /* Defined by the object file that tools/emit writes. */
 extern const unsigned char rps_resources[];
 extern const uint64_t rps_resources_size;
-
-/* Defined by the C file that tools/link_plan writes: extension modules outside libpython. */
-int rps_register_extensions(void);
 
 #define EXIT_SOFTWARE 70 /* sysexits.h EX_SOFTWARE: the binary itself is broken */
 
@@ -40,83 +34,9 @@ static int status_failed(PyStatus status) {
     return EXIT_SOFTWARE;
 }
 
-/* The running executable's path, so sys.executable re-runs this binary (multiprocessing). */
-static const char *executable_path(const char *argv0, char *buffer, size_t size) {
-    ssize_t n = readlink("/proc/self/exe", buffer, size - 1);
-    if (n > 0) {
-        buffer[n] = '\0';
-        return buffer;
-    }
-    if (argv0 && strchr(argv0, '/') && realpath(argv0, buffer)) return buffer;
-    return argv0 ? argv0 : "";
-}
-
 #ifndef RPS_ISOLATED
 #define RPS_ISOLATED 1 /* py_standalone_binary(isolated = ...) */
 #endif
-
-static PyStatus configure(PyConfig *config, int argc, char **argv, const char *exe, const char *exe_dir) {
-    PyStatus status;
-    PyConfig_InitIsolatedConfig(config);
-#if !RPS_ISOLATED
-    /* PYTHON* variables apply (PYTHONPATH is added to sys.path by _rps_importer.run()). */
-    config->isolated = 0;
-    config->use_environment = 1;
-#endif
-    config->parse_argv = 0;          /* argv belongs to the program, not to Python */
-    config->site_import = 0;
-    config->user_site_directory = 0;
-    config->write_bytecode = 0;
-    config->pathconfig_warnings = 0;
-    config->install_signal_handlers = 1;
-    config->_init_main = 0;
-    /* Every path is given, so the interpreter does not search the disk for its stdlib. */
-    config->module_search_paths_set = 1;
-    status = PyConfig_SetBytesArgv(config, argc, argv);
-    if (PyStatus_Exception(status)) return status;
-    /* `home` set: getpath neither reads a pyvenv.cfg or <binary>._pth next to the binary
-     * (either would change sys.path) nor looks for a build directory. */
-    const struct { wchar_t **field; const char *value; } paths[] = {
-        {&config->home, exe_dir},
-        {&config->program_name, argc > 0 ? argv[0] : exe},
-        {&config->executable, exe},
-        {&config->base_executable, exe},
-        {&config->prefix, exe_dir},
-        {&config->base_prefix, exe_dir},
-        {&config->exec_prefix, exe_dir},
-        {&config->base_exec_prefix, exe_dir},
-        {&config->stdlib_dir, exe},
-    };
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        status = PyConfig_SetBytesString(config, paths[i].field, paths[i].value);
-        if (PyStatus_Exception(status)) return status;
-    }
-    return PyWideStringList_Append(&config->module_search_paths, config->executable);
-}
-
-/* Loads _rps_importer from the blob and lets it install its finders. */
-static int install_importer(const char *exe) {
-    PyObject *code = rps_blob_module_code("_rps_importer");
-    if (!code) return -1;
-    PyObject *module = PyImport_AddModule("_rps_importer"); /* borrowed */
-    if (!module) {
-        Py_DECREF(code);
-        return -1;
-    }
-    PyObject *globals = PyModule_GetDict(module);
-    if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
-        Py_DECREF(code);
-        return -1;
-    }
-    PyObject *result = PyEval_EvalCode(code, globals, globals);
-    Py_DECREF(code);
-    if (!result) return -1;
-    Py_DECREF(result);
-    result = PyObject_CallMethod(module, "install", "s", exe);
-    if (!result) return -1;
-    Py_DECREF(result);
-    return 0;
-}
 
 /* The exit status of the SystemExit being raised, printing its message like CPython does
  * (`sys.exit("message")` prints the message and exits with 1). Clears the exception. */
@@ -154,99 +74,12 @@ static int system_exit_status(void) {
     return status;
 }
 
-/* Calls sys.modules[module_name].function() if that module was imported; an error is reported
- * like CPython reports one during finalization. */
-static void call_if_imported(const char *module_name, const char *function) {
-    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
-    PyObject *module = modules ? PyMapping_GetItemString(modules, module_name) : NULL;
-    if (!module) {
-        PyErr_Clear();
-        return;
-    }
-    PyObject *result = PyObject_CallMethod(module, function, NULL);
-    if (!result) PyErr_WriteUnraisable(module);
-    Py_XDECREF(result);
-    Py_DECREF(module);
-}
-
-/* Flushes every open text and buffered file object except the standard streams (which
- * Py_FinalizeEx flushes itself, with exit status 120 if that fails). Text layers go first so
- * their pending text reaches the binary buffers under them. Errors are dropped, as CPython
- * drops them when it closes a file object during finalization (outside dev mode). */
-static void flush_open_files(void) {
-    static const char *const layers[2][3] = {
-        {"TextIOWrapper", NULL, NULL},
-        {"BufferedWriter", "BufferedRandom", "BufferedRWPair"},
-    };
-    PyObject *io = PyImport_ImportModule("_io");
-    PyObject *gc = io ? PyImport_ImportModule("gc") : NULL;
-    PyObject *objects = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
-    PyObject *sys_streams[4] = {
-        PySys_GetObject("stdout"), PySys_GetObject("stderr"),
-        PySys_GetObject("__stdout__"), PySys_GetObject("__stderr__"),
-    };
-    for (int layer = 0; objects && layer < 2; layer++) {
-        PyTypeObject *types[3] = {NULL, NULL, NULL};
-        for (int k = 0; k < 3 && layers[layer][k]; k++)
-            types[k] = (PyTypeObject *)PyObject_GetAttrString(io, layers[layer][k]);
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
-            PyObject *file = PyList_GET_ITEM(objects, i);
-            int match = 0;
-            for (int k = 0; k < 3; k++)
-                if (types[k] && PyType_Check(types[k]) && PyObject_TypeCheck(file, types[k])) match = 1;
-            for (int k = 0; k < 4; k++)
-                if (file == sys_streams[k]) match = 0;
-            if (!match) continue;
-            PyObject *closed = PyObject_GetAttrString(file, "closed");
-            int open = closed && PyObject_Not(closed) == 1;
-            Py_XDECREF(closed);
-            PyObject *result = open ? PyObject_CallMethod(file, "flush", NULL) : NULL;
-            Py_XDECREF(result);
-            PyErr_Clear();
-        }
-        for (int k = 0; k < 3; k++) Py_XDECREF(types[k]);
-    }
-    PyErr_Clear();
-    Py_XDECREF(objects);
-    Py_XDECREF(gc);
-    Py_XDECREF(io);
-}
-
-/* Ends the interpreter: CPython's finalization, without its most expensive part.
- *
- * Py_FinalizeEx runs full garbage collections over every object alive at exit: after many
- * imports that is most of the time a process spends exiting (docs/benchmarks.md). Those
- * collections only reclaim objects kept alive by reference cycles; of what they would finalize,
- * buffered file objects are what could lose data, so they are flushed first. Then the heap is
- * frozen (gc.freeze) so those collections skip it. The rest is Python's own order: non-daemon
- * threads are joined and atexit handlers run first, modules are cleared (finalizing what they
- * hold), the standard streams are flushed. With finalization = "full" it is Py_FinalizeEx alone.
- * Returns the process exit status. */
-#ifndef RPS_FULL_FINALIZATION
-#define RPS_FULL_FINALIZATION 0 /* py_standalone_binary(finalization = "full") */
-#endif
-
-static int finalize(int status) {
-#if !RPS_FULL_FINALIZATION
-    call_if_imported("threading", "_shutdown");
-    call_if_imported("atexit", "_run_exitfuncs");
-    flush_open_files();
-    /* gc is a built-in module: importing it when the program did not costs microseconds. */
-    PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
-    if (!frozen) PyErr_WriteUnraisable(gc);
-    Py_XDECREF(frozen);
-    Py_XDECREF(gc);
-#endif
-    return Py_FinalizeEx() < 0 ? 120 : status;
-}
-
 /* The exit status after the program ended with an exception, printing it like `python -m`. */
 static int exit_after_exception(void) {
-    if (PyErr_ExceptionMatches(PyExc_SystemExit)) return finalize(system_exit_status());
+    if (PyErr_ExceptionMatches(PyExc_SystemExit)) return rps_finalize(system_exit_status());
     int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
     PyErr_Print();
-    int status = finalize(1);
+    int status = rps_finalize(1);
     if (interrupted) {
         /* Like CPython: die of SIGINT so the parent shell sees the interrupt. */
         signal(SIGINT, SIG_DFL);
@@ -260,57 +93,27 @@ int main(int argc, char **argv) {
     const char *problem = rps_blob_check(rps_resources, rps_resources_size);
     if (problem) return fatal(argc > 0 ? argv[0] : "standalone binary", problem);
 
-    char exe_buffer[PATH_MAX], dir_buffer[PATH_MAX];
-    const char *exe = executable_path(argc > 0 ? argv[0] : NULL, exe_buffer, sizeof exe_buffer);
-    snprintf(dir_buffer, sizeof dir_buffer, "%s", exe);
-    char *slash = strrchr(dir_buffer, '/');
-    if (slash) *(slash == dir_buffer ? slash + 1 : slash) = '\0';
-
-    if (PyImport_AppendInittab("_rps_blob", rps_blob_init) < 0 ||
-        PyImport_AppendInittab("_rps_pathhook", rps_pathhook_init) < 0 || rps_register_extensions() < 0)
-        return fatal(exe, "cannot register the built-in extension modules");
-
-    PyPreConfig preconfig;
-    PyPreConfig_InitIsolatedConfig(&preconfig);
-    preconfig.utf8_mode = 1;
-#if !RPS_ISOLATED
-    preconfig.isolated = 0;
-    preconfig.use_environment = 1;
-#endif
-    PyStatus status = Py_PreInitialize(&preconfig);
-    if (PyStatus_Exception(status)) return status_failed(status);
-
-    PyConfig config;
-    status = configure(&config, argc, argv, exe, dir_buffer);
-    if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
-    if (PyStatus_Exception(status)) {
-        PyConfig_Clear(&config);
-        return status_failed(status);
-    }
-
-    if (install_importer(exe) < 0) {
+    char exe_buffer[PATH_MAX];
+    const char *exe = rps_executable_path(argc > 0 ? argv[0] : NULL, exe_buffer, sizeof exe_buffer);
+    const rps_start_options options = {
+        .argc = argc,
+        .argv = argv,
+        .executable = exe,
+        .isolated = RPS_ISOLATED,
+        .install_signal_handlers = 1,
+    };
+    PyStatus status;
+    const char *failed = rps_start(&options, &status);
+    if (failed) {
+        if (PyStatus_Exception(status)) return status_failed(status);
         PyErr_Print();
-        PyConfig_Clear(&config);
-        return fatal(exe, "cannot install the in-memory importer");
+        return fatal(exe, failed);
     }
-    /* Before the main phase imports io and os, so they copy the wrapped functions. */
-    if (rps_pathhook_install(exe) < 0) {
-        PyErr_Print();
-        PyConfig_Clear(&config);
-        return fatal(exe, "cannot install the view of the packed files");
-    }
-    /* The main phase: the same configuration again, now with _init_main. An initialized core
-     * makes Py_InitializeFromConfig re-apply the configuration and run only the main phase.
-     * (_Py_InitializeMain() did the same but is gone from CPython 3.14; this works on 3.8+.) */
-    config._init_main = 1;
-    status = Py_InitializeFromConfig(&config);
-    PyConfig_Clear(&config);
-    if (PyStatus_Exception(status)) return status_failed(status);
 
     PyObject *importer = PyImport_ImportModule("_rps_importer");
     PyObject *result = importer ? PyObject_CallMethod(importer, "run", NULL) : NULL;
     Py_XDECREF(importer);
     if (!result) return exit_after_exception();
     Py_DECREF(result);
-    return finalize(0);
+    return rps_finalize(0);
 }

@@ -35,7 +35,7 @@ extern int uncompress(unsigned char *dest, unsigned long *dest_len, const unsign
 #define FLAG_COMPRESSED 8u
 #define FLAG_EXTENSION 16u
 #define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED | FLAG_EXTENSION)
-#define FORMAT_VERSION 3
+#define FORMAT_VERSION 4
 /* Header offsets of the tables' (offset, count) pairs: the libraries table came with version 3. */
 static const uint32_t TABLE_FIELDS[TABLE_COUNT] = {24, 32, 40, 64};
 static const unsigned char MAGIC[8] = {'R', 'P', 'S', 'R', 'E', 'S', 0, 0x1a};
@@ -243,7 +243,9 @@ static PyObject *blob_data(PyObject *self, PyObject *const *args, Py_ssize_t nar
     const unsigned char *r = record(t, i);
     PyObject *data = PyMemoryView_FromMemory((char *)blob + u32(r + 8), u32(r + 12), PyBUF_READ);
     if (!data) return NULL;
-    if (!(u32(r + 24) & (FLAG_SOURCE | FLAG_EXTENSION))) return Py_BuildValue("(NO)", data, Py_None);
+    /* A library's second payload (its cycle patches) is there when it is not empty. */
+    int has_source = (u32(r + 24) & (FLAG_SOURCE | FLAG_EXTENSION)) || (t == RPS_TABLE_LIBRARIES && u32(r + 20));
+    if (!has_source) return Py_BuildValue("(NO)", data, Py_None);
     PyObject *source = PyMemoryView_FromMemory((char *)blob + u32(r + 16), u32(r + 20), PyBUF_READ);
     if (!source) {
         Py_DECREF(data);

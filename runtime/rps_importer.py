@@ -1,6 +1,6 @@
 """_rps_importer: imports modules, resources and metadata from the executable's packed resources.
 
-Packed into every standalone binary and executed by runtime/main.c after the interpreter's core
+Packed into every standalone binary and executed by runtime/rps_start.c after the interpreter's core
 is up and before its main phase, so it may use only built-in and frozen modules at import time.
 The look-ups and the CRC checks are in C (`_rps_blob`); this module adapts them to importlib's
 protocols (PEP 451 finder/loader, pkgutil) and runs the program. What most programs never use
@@ -253,14 +253,15 @@ class _NotInBinary:
 
 
 def install(executable):
-    """Called by main.c between the core and main initialization phases."""
+    """Called by rps_start.c between the core and main initialization phases."""
     global _root
     _root = executable
     sys.meta_path.append(_importer)
 
 
-def run():
-    """Runs the program: a multiprocessing worker, the Python command line, or the main module."""
+def prepare():
+    """After the main phase: the path hook, the last finder's message, data_on_disk and
+    PYTHONPATH. Returns the settings module (_rps_config)."""
     sys.meta_path.append(_NotInBinary)
     sys.path_hooks.insert(0, _path_hook)
     sys.path_importer_cache.pop(_root, None)
@@ -272,6 +273,12 @@ def run():
         extra = os.environ.get("PYTHONPATH")
         if extra:
             sys.path.extend(p for p in extra.split(os.pathsep) if p)
+    return _rps_config
+
+
+def run():
+    """Runs the program: a multiprocessing worker, the Python command line, or the main module."""
+    _rps_config = prepare()
     argv = sys.argv
     # A Python command line: multiprocessing's children (a leading option), or with
     # python_command_line = True any arguments at all, as python takes them (a first argument

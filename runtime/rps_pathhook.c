@@ -405,3 +405,59 @@ static struct PyModuleDef module_def = {
 };
 
 PyObject *rps_pathhook_init(void) { return PyModuleDef_Init(&module_def); }
+
+/* --- dlopen() of a path under the executable ------------------------------------------------
+ *
+ * ctypes and cffi load a package's own shared library by its path next to the package
+ * (soundfile's `_soundfile_data/libsndfile_x86_64.so`, llvmlite's `libllvmlite.so`): a path under
+ * the executable, which the kernel cannot open. This dlopen, defined in the executable, comes
+ * before the C library's in every lookup (CPython's _ctypes, extension modules from wheels): a
+ * path under the executable is loaded from a memory file holding the packed file (`_rps_view`),
+ * every other call goes on to the C library's dlopen as a tail call, so that it still sees its
+ * real caller (whose RUNPATH a bare name is searched in). glibc only: a static musl binary has
+ * no dlopen. */
+#if defined(__GLIBC__)
+#include <dlfcn.h>
+#include <unistd.h>
+
+#if PY_VERSION_HEX < 0x030D0000
+#define Py_IsFinalizing _Py_IsFinalizing
+#endif
+
+typedef void *(*dlopen_fn)(const char *, int);
+static dlopen_fn next_dlopen;
+
+static void *packed_dlopen(const char *file, int mode, int *found) {
+    *found = 0;
+    if (!Py_IsInitialized() || Py_IsFinalizing()) return NULL;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    void *handle = NULL;
+    PyObject *result = NULL;
+    PyObject *function = view_function("memory_file");
+    if (function) {
+        result = PyObject_CallFunction(function, "y", file);
+        Py_DECREF(function);
+    }
+    int fd;
+    const char *path;
+    if (result && result != Py_None && PyArg_ParseTuple(result, "is", &fd, &path)) {
+        *found = 1;
+        handle = next_dlopen(path, mode); /* its dlerror() names the memory file on failure */
+        close(fd);
+    }
+    if (PyErr_Occurred()) PyErr_Clear(); /* then the kernel's answer for the path stands */
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+    return handle;
+}
+
+__attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
+    if (!next_dlopen) next_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+    if (file && prefix_bytes && strncmp(file, PyBytes_AS_STRING(prefix_bytes), (size_t)PyBytes_GET_SIZE(prefix_bytes)) == 0) {
+        int found;
+        void *handle = packed_dlopen(file, mode, &found);
+        if (found) return handle;
+    }
+    __attribute__((musttail)) return next_dlopen(file, mode);
+}
+#endif

@@ -37,15 +37,60 @@ def create_extension(spec, index):
         for library in libraries:
             if library in _loaded_libraries:
                 continue
-            found = _rps_blob.find(_rps_blob.LIBRARIES, library)
-            if found is None:
-                raise ImportError(f"the packed library {library!r} is missing from this binary")
-            _load_shared_object(_rps_blob.LIBRARIES, found[0], library, _rps_blob.load_library)
+            entry = _library_index(library)
+            if _rps_blob.data(_rps_blob.LIBRARIES, entry)[1] is not None:
+                _load_cycle(library, entry)
+                continue
+            _load_shared_object(_rps_blob.LIBRARIES, entry, library, _rps_blob.load_library)
             _loaded_libraries.add(library)
         return _load_shared_object(_rps_blob.MODULES, index, spec.name,
                                    lambda path: _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path)))
     except ImportError as e:
         raise ImportError(f"cannot load extension module {spec.name!r} ({origin}): {e}", name=spec.name) from None
+
+
+def _library_index(library):
+    found = _rps_blob.find(_rps_blob.LIBRARIES, library)
+    if found is None:
+        raise ImportError(f"the packed library {library!r} is missing from this binary")
+    return found[0]
+
+
+def _load_cycle(first, index):
+    """Loads the libraries of a DT_NEEDED cycle (pillow's freetype and harfbuzz need each other)
+    with one dlopen: each member in a memory file, each DT_NEEDED string naming a member written
+    over with that member's /proc/self/fd path (docs/resources-format.md, "cycle patches")."""
+    import os
+    files = {}  # name -> (fd, path, [(offset, length, target)])
+    pending = [(first, index)]
+    try:
+        while pending:
+            name, i = pending.pop()
+            if name in files:
+                continue
+            patches = []
+            for line in bytes(_rps_blob.data(_rps_blob.LIBRARIES, i)[1]).decode("utf-8").splitlines():
+                offset, length, target = line.split(" ", 2)
+                patches.append((int(offset), int(length), target))
+                pending.append((target, _library_index(target)))
+            try:
+                fd, path = _rps_blob.memory_file(_rps_blob.LIBRARIES, i)
+            except OSError as e:
+                _cannot_load(_NO_MEMFD.format(f"{e.filename}: {e.strerror}") +
+                             f"; the libraries {first!r} and its DT_NEEDED cycle load from memory files only")
+            files[name] = (fd, path, patches)
+        for name, (fd, _, patches) in files.items():
+            for offset, length, target in patches:
+                path = files[target][1].encode()
+                if len(path) > length:
+                    raise ImportError(f"the library {name!r} names {target!r} in a string of {length} bytes, "
+                                      f"too short for its memory file's path {path.decode()!r}")
+                os.pwrite(fd, path + bytes(length - len(path)), offset)
+        _rps_blob.load_library(files[first][1])
+        _loaded_libraries.update(files)
+    finally:
+        for fd, _, _ in files.values():
+            os.close(fd)
 
 
 def _load_shared_object(table, index, name, load):

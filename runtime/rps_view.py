@@ -299,6 +299,18 @@ def _open_fd(path, flags):
         raise
 
 
+def memory_file(path):
+    """(fd, "/proc/self/fd/N") of a memory file holding the packed file at `path` (bytes), for the
+    dlopen() of runtime/rps_pathhook.c; None when nothing is packed there or it cannot be had."""
+    try:
+        _, node = _lookup(path.decode("utf-8", "surrogateescape"))
+        if node is None or node[2] != 0:  # a directory; a module's source is no shared object
+            return None
+        return _rps_blob.memory_file(node[0], node[1])
+    except (OSError, ValueError, ImportError):
+        return None
+
+
 def open(path, flags, mode=0o777, *, dir_fd=None):
     """os.open(): a descriptor of a sealed memory file; directories cannot be opened."""
     try:

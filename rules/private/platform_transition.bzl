@@ -1,4 +1,4 @@
-"""`platform_binary` and `platform_directory`: targets built for another target platform (a configuration transition)."""
+"""`platform_binary`, `platform_directory` and `platform_files`: targets built for another target platform (a configuration transition)."""
 
 def _platforms_transition_impl(settings, attr):
     return {"//command_line_option:platforms": str(attr.platform)}
@@ -60,6 +60,24 @@ platform_directory = rule(
     attrs = {
         "platform": attr.label(mandatory = True, doc = "A platform(), e.g. @rules_py_standalone//platforms:linux_aarch64_gnu."),
         "src": attr.label(mandatory = True, cfg = _platforms_transition, doc = "A target whose output is one directory."),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+    },
+)
+
+def _platform_files_impl(ctx):
+    outs = []
+    for source in [f for src in ctx.attr.srcs for f in src[DefaultInfo].files.to_list()]:
+        out = ctx.actions.declare_file(ctx.label.name + "/" + source.basename)
+        ctx.actions.symlink(output = out, target_file = source)
+        outs.append(out)
+    return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(outs))]
+
+platform_files = rule(
+    implementation = _platform_files_impl,
+    doc = "The files of `srcs` (e.g. the wheels a PyPI package chose), built for `platform`, under this target's name.",
+    attrs = {
+        "platform": attr.label(mandatory = True, doc = "A platform(), e.g. @rules_py_standalone//platforms:linux_x86_64_gnu_2_28."),
+        "srcs": attr.label_list(mandatory = True, cfg = _platforms_transition),
         "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
     },
 )

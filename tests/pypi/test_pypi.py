@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import stock_cpython
+
 SAMPLE = '''import sys
 
 
@@ -27,17 +29,11 @@ def _path(variable: str) -> str:
 @pytest.fixture(scope="module")
 def site_packages(tmp_path_factory) -> Path:
     """The locked wheels installed the simple way (unzipped), for stock CPython."""
-    site = tmp_path_factory.mktemp("site-packages")
-    for wheel in os.environ["WHEELS"].split():
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(site)
-    return site
+    return stock_cpython.install_wheels(os.environ["WHEELS"].split(), tmp_path_factory.mktemp("site-packages"))
 
 
 def _stock(site: Path, *args: str, cwd=None) -> subprocess.CompletedProcess:
-    python = os.path.join(_path("DISTRIBUTION"), "install", "bin", "python3.13")
-    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "PYTHONUTF8": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([python, "-s", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return stock_cpython.run(_path("DISTRIBUTION"), site, *args, cwd=cwd)
 
 
 def _binary(variable: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -286,6 +282,8 @@ _EXPORTED_BESIDES_PY = {
     # glibc's start files, in every executable: _IO_stdin_used is how libc tells which stdio ABI
     # the program was built for; the others mark the entry point and the data segment.
     "_IO_stdin_used", "_start", "__data_start", "data_start", "__libc_csu_init", "__libc_csu_fini",
+    # runtime/rps_pathhook.c: ctypes' and cffi's dlopen() of a packed library by its path.
+    "dlopen",
 }
 
 

@@ -433,3 +433,26 @@ def test_stamp_is_written_only_on_success(hello_gnu, cxx_and_zlib, tmp_path, cap
     failed = tmp_path / "failed.stamp"
     code, out, _ = run(capsys, cxx_and_zlib, "--stamp", failed)
     assert code == 1 and "[library]" in out and not failed.exists()
+
+
+# A shared object with an API (api_*) and a helper that leaks out unless hidden.
+SHARED_OBJECT = ('int helper_leaked(int x) { return x + 1; }\n'
+                 'int api_call(int x) { return helper_leaked(x) * 2; }\n')
+
+
+def test_shared_object_exports_only_its_api(zig, tmp_path, capsys):
+    script = tmp_path / "exports.map"
+    script.write_text("{ global: api_*; local: *; };\n")
+    clean = zig.build("api.so", "x86_64-linux-gnu.2.17", SHARED_OBJECT, "-shared", "-fPIC", "-Wl,-z,now",
+                      f"-Wl,--version-script={script}")
+    report = audit.audit(clean, exported_symbols=["api_*"])
+    assert report.ok, report.to_text()
+    assert report.facts["exported_symbols"] == ["api_call"]
+    leaky = zig.build("leaky.so", "x86_64-linux-gnu.2.17", SHARED_OBJECT, "-shared", "-fPIC", "-Wl,-z,now")
+    report = audit.audit(leaky, exported_symbols=["api_*"])
+    assert checks(report) == ["exported_symbol"]
+    assert "helper_leaked" in report.violations[0].message and "version script" in report.violations[0].fix
+    code, out, _ = run(capsys, str(leaky), "--exported-symbol", "api_*")
+    assert code == 1 and "[exported_symbol]" in out
+    # Without the option, exports are not the audit's business (executables export what they need).
+    assert audit.audit(leaky).ok

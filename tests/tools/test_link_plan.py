@@ -56,8 +56,13 @@ def test_exporting_binaries_link_the_hidden_copies_of_all_but_libpython():
     doc["build_info"]["core"]["objs"] = ["build/core/main.o"]
     args = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H").link_args
     assert args == ["H/build/core/main.o", "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
-    with pytest.raises(link_plan.LinkPlanError, match="only for binaries that export"):
-        link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H")
+
+
+def test_libraries_for_embedding_link_the_hidden_copies_without_exporting():
+    doc = _doc({"_ssl": _ext(True, links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}])})
+    doc["build_info"]["core"]["objs"] = []
+    args = link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H").link_args
+    assert args == ["D/build/lib/libpython3.13.a", "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
 
 
 def test_core_objects_replace_the_archive_and_bring_the_inittab():

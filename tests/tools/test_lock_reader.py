@@ -111,6 +111,55 @@ def test_choose_prefers_the_specific_wheel_and_abi3():
     assert lr.choose_wheel(package, MUSL_313).filename == "x-1-py3-none-any.whl"
 
 
+def test_no_wheel_message_names_the_platforms_that_have_one():
+    newer = lr.Target("linux_x86_64_gnu_2_28", "x86_64", "gnu", "2.28", "3.13.5")
+    package = lr.Package("x", "1", None, [
+        lr.DistFile("x-1-cp313-cp313-manylinux_2_28_x86_64.whl", H[0], ["u"]),
+        lr.DistFile("x-1-cp313-cp313-musllinux_1_2_x86_64.whl", H[1], ["u"]),
+        lr.DistFile("x-1-cp311-cp311-manylinux_2_17_aarch64.whl", H[2], ["u"]),
+    ], [], "lock")
+    targets = [GNU_313, newer, MUSL_313, ARM_311]
+    chosen = {t.key: lr.choose_wheel(package, t) for t in targets}
+    message = lr.no_wheel_message(package, GNU_313, chosen, targets)
+    assert message.startswith("no wheel of it runs on linux_x86_64_gnu (CPython 3.13, x86_64, glibc 2.17); ")
+    assert ("x-1-cp313-cp313-manylinux_2_28_x86_64.whl runs on linux_x86_64_gnu_2_28 "
+            "(--platforms=@rules_py_standalone//platforms:linux_x86_64_gnu_2_28)") in message
+    # A compiled musl wheel cannot be loaded by a static binary: not offered; other Pythons neither.
+    assert "musllinux_1_2" not in message and "aarch64" not in message
+    assert "none of its" in lr.no_wheel_message(package, newer, {}, targets)
+    sdist = lr.Package("y", "1", None, [lr.DistFile("y-1.tar.gz", H[3], ["u"])], [], "lock")
+    assert "only an sdist" in lr.no_wheel_message(sdist, GNU_313, {}, targets)
+
+
+def test_plan_writes_the_no_wheel_message_into_the_build_file():
+    packages, _ = lr.read_requirements(REQUIREMENTS, "requirements.txt")
+    plan = lr.plan(packages, [GNU_313, MUSL_313, ARM_311], "hub", _pages(), "//:requirements.txt")
+    build = plan["build_files"]["markupsafe/BUILD.bazel"]
+    assert ('"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "no wheel of it runs on '
+            'linux_aarch64_gnu (CPython 3.11, aarch64, glibc 2.17);') in build
+
+
+def test_a_package_locked_twice_under_disjoint_markers_is_chosen_per_python():
+    lock = (f"numpy==2.4.6 ; python_full_version < '3.12' \\\n    --hash=sha256:{H[0]}\n"
+            f"numpy==2.5.5 ; python_full_version >= '3.12' \\\n    --hash=sha256:{H[1]}\n")
+    page = (f'<a href="https://f.example/numpy-2.4.6-cp311-cp311-manylinux_2_17_aarch64.whl#sha256={H[0]}">a</a>'
+            f'<a href="https://f.example/numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl#sha256={H[1]}">b</a>').encode()
+    found = {}
+    for digest, entry in lr.index_files(page, "https://i.example/simple/numpy/").items():
+        found.setdefault(digest, []).append(entry)
+    packages, _ = lr.read_requirements(lock, "requirements.txt")
+    plan = lr.plan(packages, [GNU_313, ARM_311], "hub", {"numpy": found}, "//:requirements.txt")
+    build = plan["build_files"]["numpy/BUILD.bazel"]
+    assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_gnu_3_13": "2.5.5"' in build
+    assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "2.4.6"' in build
+    assert '"@hub__numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl//file"' in build
+    overlapping = lock.replace(">= '3.12'", ">= '3.10'")
+    packages, _ = lr.read_requirements(overlapping, "requirements.txt")
+    with pytest.raises(lr.LockError, match=r"requirements.txt:3: numpy is locked twice for linux_aarch64_gnu "
+                                           r"\(CPython 3.11, aarch64, glibc 2.17\) \(requirements.txt:1: 2.4.6, here: 2.5.5\)"):
+        lr.plan(packages, [GNU_313, ARM_311], "hub", {"numpy": found}, "//:requirements.txt")
+
+
 def test_sdist_only_package_has_no_wheel():
     package = lr.Package("x", "1", None, [lr.DistFile("x-1.tar.gz", H[0], ["u"])], [], "lock")
     assert lr.choose_wheel(package, GNU_313) is None
@@ -154,6 +203,29 @@ wheels = [{{ url = "https://f.example/rich-15.0.0-py3-none-any.whl", hash = "sha
     packages, _ = lr.read_lock(str(lock))
     assert [p.name for p in packages] == ["rich"]
     assert packages[0].deps == [("colorama", "sys_platform == 'win32'")]
+
+
+def test_uv_lock_forks_apply_by_their_resolution_markers(tmp_path):
+    lock = tmp_path / "uv.lock"
+    lock.write_text(f'''version = 1
+resolution-markers = ["python_full_version >= '3.12'", "python_full_version < '3.12'"]
+[[package]]
+name = "numpy"
+version = "2.4.6"
+source = {{ registry = "https://pypi.org/simple" }}
+resolution-markers = ["python_full_version < '3.12'"]
+wheels = [{{ url = "https://f.example/numpy-2.4.6-cp311-cp311-manylinux_2_17_aarch64.whl", hash = "sha256:{H[0]}" }}]
+[[package]]
+name = "numpy"
+version = "2.5.5"
+source = {{ registry = "https://pypi.org/simple" }}
+resolution-markers = ["python_full_version >= '3.12'"]
+wheels = [{{ url = "https://f.example/numpy-2.5.5-cp313-cp313-manylinux_2_17_x86_64.whl", hash = "sha256:{H[1]}" }}]
+''')
+    packages, _ = lr.read_lock(str(lock))
+    build = lr.plan(packages, [GNU_313, ARM_311], "hub", {}, "//:uv.lock")["build_files"]["numpy/BUILD.bazel"]
+    assert '"@rules_py_standalone//rules/private/pypi:linux_x86_64_gnu_3_13": "2.5.5"' in build
+    assert '"@rules_py_standalone//rules/private/pypi:linux_aarch64_gnu_3_11": "2.4.6"' in build
 
 
 def test_bad_toml_names_the_file(tmp_path):

@@ -35,7 +35,7 @@ def test_round_trip_sorted_and_aligned():
 def test_header_fields():
     data = _blob()
     magic, version, header_size, size = struct.unpack_from("<8sIIQ", data)
-    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 3, 80, len(data))
+    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 4, 80, len(data))
 
 
 def test_compressed_module_code_round_trips():
@@ -138,6 +138,13 @@ def test_extension_and_library_entries_round_trip():
     payload, load_list = blob.payload(record)
     assert bytes(payload) == b"\x7fELF-module" and bytes(load_list).split(b"\n") == [b"pkg-1.0.whl/pkg/_speedups.so", b"libdep.so"]
     assert bytes(blob.payload(blob.find("libraries", "libdep.so"))[0]) == b"\x7fELF-library"
+    assert blob.payload(blob.find("libraries", "libdep.so"))[1] is None
+
+
+def test_library_cycle_patches_are_its_second_payload():
+    blob = r.Blob(r.write({"libraries": [r.Entry("liba.so", b"\x7fELF-a", b"120 7 libb.so\n"), r.Entry("libb.so", b"\x7fELF-b")]}))
+    assert bytes(blob.payload(blob.find("libraries", "liba.so"))[1]) == b"120 7 libb.so\n"
+    assert blob.payload(blob.find("libraries", "libb.so"))[1] is None
 
 
 @pytest.mark.parametrize("flags", [r.EXTENSION | r.SOURCE, r.EXTENSION | r.NAMESPACE, r.EXTENSION | r.COMPRESSED])

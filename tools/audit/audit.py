@@ -80,6 +80,8 @@ FIXES = {
     "textrel": "compile every object with -fPIC: text relocations come from non-PIC code",
     "wx_segment": "do not put code and writable data in one segment: drop -Wl,-N/--omagic and any linker "
                   "script section that is both writable and executable",
+    "exported_symbol": "export only the API: link with a version script ({ global: <API>; local: *; };) or "
+                       "compile with -fvisibility=hidden and mark the API visibility(\"default\")",
     "subsystem": "link as a console program (-Wl,--subsystem,console or /SUBSYSTEM:CONSOLE)",
     "dll": "drop the dependency or load the DLL at run time; if every supported Windows has it, extend the "
            "policy for this target (--allow-library NAME)",
@@ -743,10 +745,35 @@ def _check_pe(pe: pefile.PE, policy: Policy) -> tuple[list[Violation], dict[str,
 # Entry points
 
 
+def dynamic_exports(elf: ELFFile) -> list[str]:
+    """Names of the symbols an ELF file exports: defined, global or weak, and visible (default
+    or protected visibility) in its dynamic symbol table, sorted."""
+    names = set()
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_DYNSYM":
+            continue
+        for symbol in section.iter_symbols():
+            if (symbol.name and symbol["st_shndx"] != "SHN_UNDEF"
+                    and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK", "STB_GNU_UNIQUE")
+                    and symbol["st_other"]["visibility"] in ("STV_DEFAULT", "STV_PROTECTED")):
+                names.add(symbol.name)
+    return sorted(names)
+
+
+def _check_exports(exports: list[str], patterns: list[str], policy: Policy) -> list[Violation]:
+    """exported_symbol: every export matches one of `patterns` (a shared object's API)."""
+    extra = [name for name in exports if not any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    allowed = ", ".join(patterns)
+    return [Violation("exported_symbol", _shown(extra), f"exports {len(extra)} symbol(s) outside its API "
+                      f"({allowed}): {_shown(extra)}", policy.fix("exported_symbol"), limit=f"only {allowed}")] if extra else []
+
+
 def audit(path: str | os.PathLike[str], policy: str | Policy | None = None,
-          allow_libraries: Iterable[str] = ()) -> Report:
+          allow_libraries: Iterable[str] = (), exported_symbols: Iterable[str] | None = None) -> Report:
     """Audits one file against `policy` (a Policy, a built-in name or a path; None: chosen from
-    the file's architecture), with `allow_libraries` added to its allowlist."""
+    the file's architecture), with `allow_libraries` added to its allowlist. `exported_symbols`
+    (ELF only): shell patterns every symbol the file exports must match (a shared object that
+    exports only its API); the report's facts then list the exports."""
     path = os.fspath(path)
     kind = _detect(path)
     named = load_policy(policy) if isinstance(policy, str) else policy
@@ -766,6 +793,13 @@ def audit(path: str | os.PathLike[str], policy: str | Policy | None = None,
             if chosen.format != "elf":
                 raise AuditError(f"{path}: an ELF file, but policy {chosen.name} is for {chosen.format.upper()} files")
             violations, facts_out = _check_elf(facts, chosen)
+            if exported_symbols is not None:
+                try:
+                    exports = dynamic_exports(ELFFile(stream))
+                except Exception as err:  # pyelftools raises assorted errors on malformed input
+                    raise AuditError(f"{path}: corrupt dynamic symbol table ({type(err).__name__}: {err})") from err
+                facts_out["exported_symbols"] = exports
+                violations += _check_exports(exports, list(exported_symbols), chosen)
         return Report(path, kind, facts.machine, chosen, chosen_by, facts_out, violations)
 
     pefile = _pefile()
@@ -806,6 +840,8 @@ def main(argv: list[str] | None = None) -> int:
                         "for the file's architecture")
     parser.add_argument("--allow-library", action="append", default=[], metavar="NAME",
                         help="also allow this needed library or DLL (wildcards allowed); repeatable")
+    parser.add_argument("--exported-symbol", action="append", metavar="PATTERN",
+                        help="every symbol the file exports must match one of these (wildcards); repeatable")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (docs/audit.md)")
     parser.add_argument("--stamp", metavar="OUT", help="on success, write the report's summary here and print "
                         "nothing (the output of a Bazel validation action)")
@@ -814,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.policy and _is_policy_path(args.policy):
         args.policy = _from_caller(args.policy)
     try:
-        report = audit(args.file, args.policy, args.allow_library)
+        report = audit(args.file, args.policy, args.allow_library, args.exported_symbol)
     except AuditError as err:
         print(f"audit: {err}", file=sys.stderr)
         if args.json:

@@ -6,14 +6,16 @@ intermediate file read only by `tools/pack` on the same interpreter:
 
     marshal.dumps({"format": "rps-bundle-2", "python": sys.version_info[:2], "optimize": N,
                    "modules": [(name, flags, code, source, origin), ...],
-                   "resources": [(name, data, origin), ...], "metadata": [...], "libraries": [...],
+                   "resources": [(name, data, origin), ...], "metadata": [...],
+                   "libraries": [(name, data, origin, cycle_patches), ...],
                    "packages": [{"dist", "version", "wheel", "packed": {table: count}}]})
 
 `code` is `marshal.dumps(code_object)`, or for an EXTENSION module the shared object's bytes
 (its `source` is then the load list of docs/resources-format.md); flags are the module flags of
-docs/resources-format.md. Wheels (PyPI packages) are read straight from their zip files.
-Nothing depends on file times, the number of jobs or the hash seed, so equal inputs give equal
-bundles (tests/tools/test_compile_pack.py).
+docs/resources-format.md. A library's `cycle_patches` is the text of its entry's second payload
+(docs/resources-format.md, "libraries"), or None. Wheels (PyPI packages) are read straight from
+their zip files. Nothing depends on file times, the number of jobs or the hash seed, so equal
+inputs give equal bundles (tests/tools/test_compile_pack.py).
 
     compile.py --stdlib DIR --optimize 0 --out stdlib.bundle
     compile.py --manifest app.json --optimize 0 --out app.bundle
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import dataclasses
 import json
 import marshal
 import os
@@ -36,7 +39,7 @@ from tools.collect import collect  # noqa: E402
 from tools.pack import resources  # noqa: E402
 from tools.wheel import layout  # noqa: E402
 
-BUNDLE_FORMAT = "rps-bundle-2"
+BUNDLE_FORMAT = "rps-bundle-3"
 _PARALLEL_THRESHOLD = 64
 
 
@@ -88,7 +91,7 @@ def _read(path: str) -> bytes:
 
 
 def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool,
-           libraries: list[collect.ResourceFile] = (), packages: list[dict] = ()) -> bytes:
+           libraries: list[VendoredLibrary] = (), packages: list[dict] = ()) -> bytes:
     # Marshal format 2 writes no back-references. Format 3 and later flag an object for reuse
     # when its reference count is above one, and that count depends on the process's history:
     # the compiled modules arrive from worker processes (fresh objects) or from this one (shared
@@ -101,7 +104,7 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
         "modules": compile_modules(module_set.modules, optimize, jobs, strict),
         "resources": [(r.name, _read(r.path), r.origin) for r in module_set.resources],
         "metadata": [(r.name, _read(r.path), r.origin) for r in module_set.metadata],
-        "libraries": [(r.name, _read(r.path), r.origin) for r in libraries],
+        "libraries": [(r.name, _read(r.path), r.origin, r.cycle_patches) for r in libraries],
         "packages": list(packages),
     }, 2)
 
@@ -111,11 +114,20 @@ def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool
 ENTRY_POINT_MODULE = "_rps_main"
 
 
-def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list[collect.ResourceFile], dict]:
+@dataclasses.dataclass
+class VendoredLibrary:
+    """A shared library a wheel vendors (`<pkg>.libs/`), for the libraries table."""
+    name: str
+    path: str
+    origin: str
+    cycle_patches: bytes | None  # "<offset> <length> <library>" lines, for a library in a DT_NEEDED cycle
+
+
+def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list[VendoredLibrary], dict]:
     """A wheel's modules, package data, dist-info and (with its inspection) extension modules and
     vendored libraries. Members are extracted to `scratch` (inside the build action)."""
     filename = wheel["filename"]
-    inspection = {"extensions": {}, "libraries": {}}
+    inspection = {"extensions": {}, "libraries": {}, "cycle_patches": {}}
     if wheel.get("inspection"):
         with open(wheel["inspection"], encoding="utf-8") as f:
             inspection = json.load(f)
@@ -140,7 +152,14 @@ def wheel_module_set(wheel: dict, scratch: str) -> tuple[collect.ModuleSet, list
             if path in inspection["extensions"]:
                 extensions.append((path, local, origin))
             elif path in inspection["libraries"]:
-                libraries.append(collect.ResourceFile(os.path.basename(path), local, origin))
+                patches = inspection.get("cycle_patches", {}).get(path)
+                text = "".join(f"{offset} {length} {target}\n" for offset, length, target in patches).encode() if patches else None
+                libraries.append(VendoredLibrary(os.path.basename(path), local, origin, text))
+                if layout.is_extension_module(path):
+                    # A library inside a package (no module init: soundfile's libsndfile, loaded
+                    # with ctypes by its path) is also a file at that path; the two entries
+                    # share one payload.
+                    files.append(("wheel/" + path, local, origin))
             elif layout.is_extension_module(path) and not wheel.get("inspection"):
                 raise collect.CollectError(f"{filename}: {info.filename} is a compiled extension module in a wheel "
                                            "tagged as pure Python; the wheel's tags are wrong")
@@ -237,7 +256,7 @@ def app_module_set(manifest: dict, scratch: str = "") -> tuple[collect.ModuleSet
             "importlib.resources cannot reach it in a standalone binary: move it into a package "
             "directory (one with .py files or an __init__.py)"
             + (f" ({len(unreachable) - 1} more such files)" if len(unreachable) > 1 else ""))
-    libraries: dict[str, collect.ResourceFile] = {}
+    libraries: dict[str, VendoredLibrary] = {}
     packages = []
     for n, wheel in enumerate(manifest.get("wheels", [])):
         wheel_dir = os.path.join(scratch, str(n))

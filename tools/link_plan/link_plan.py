@@ -14,9 +14,9 @@ Writes two files for the link action:
         [--export-c-api --hidden-libraries DIR]
 
 With --export-c-api (the binary loads extension modules from wheels and exports the C API), all
-of libpython is linked, and --hidden-libraries names tools/hide_symbols' copies of the other
-static libraries and of the object files (same relative paths), which are linked instead of the
-originals.
+of libpython is linked. --hidden-libraries names tools/hide_symbols' copies of the other static
+libraries and of the object files (same relative paths), which are linked instead of the
+originals: by exporting binaries, and by every library for embedding (py_standalone_library).
 """
 
 from __future__ import annotations
@@ -103,9 +103,9 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
     the C API: all of libpython is linked, not only the archive members the interpreter uses.
     hidden_libraries: the directory of tools/hide_symbols' copies of the static libraries other
     than libpython and of the object files (their symbols hidden but the C API's); they are
-    linked instead of the distribution's."""
-    if hidden_libraries and not export_c_api:
-        raise LinkPlanError("hidden libraries are only for binaries that export the C API (--export-c-api)")
+    linked instead of the distribution's. Exporting binaries use them so that they export only
+    the C API; libraries for embedding (py_standalone_library) always do, so that the host
+    program sees none of CPython's bundled libraries."""
     if dist.libpython_link_mode != "static":
         raise LinkPlanError(f"libpython_link_mode is {dist.libpython_link_mode!r}; a standalone binary needs a "
                             "static libpython (a python-build-standalone 'full' archive)")

@@ -140,16 +140,17 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
     tables = {"modules": modules}
     for table in ("resources", "metadata", "libraries"):
         entries = {}
-        for name, data, origin in stdlib.get(table, []):
+        for name, data, origin, *plan in stdlib.get(table, []):
             # The stdlib's data follows the stdlib's own selection: an application package
             # named like an excluded stdlib package (`test`) must not bring that data back.
             if table == "resources" and _resource_package(name) not in stdlib_names:
                 continue
-            entries[name] = (name, 0, data, None, origin, "stdlib")
-        for name, data, origin in app.get(table, []):
+            entries[name] = (name, 0, data, (plan or [None])[0], origin, "stdlib")
+        for name, data, origin, *plan in app.get(table, []):
             if name in entries:
                 raise PackError(f"{table[:-1]} {name!r} comes from both {entries[name][4]} and {origin}")
-            entries[name] = (name, 0, data, None, origin, "application")
+            # A library's second payload: its cycle patches (docs/resources-format.md).
+            entries[name] = (name, 0, data, (plan or [None])[0], origin, "application")
         tables[table] = entries
 
     unused_extensions: list[str] = []
@@ -206,7 +207,8 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
 def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     def entry(table: str, name: str, flags: int, data: bytes, source: bytes | None) -> resources.Entry:
         # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
-        keep = table == "modules" and ((not data and not flags & resources.NAMESPACE) or flags & resources.EXTENSION)
+        keep = table == "libraries" or (
+            table == "modules" and ((not data and not flags & resources.NAMESPACE) or flags & resources.EXTENSION))
         if not (sources or keep):
             source, flags = None, flags & ~resources.SOURCE
         if compress and table == "modules" and data and not flags & resources.EXTENSION:

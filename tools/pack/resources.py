@@ -8,7 +8,7 @@ import zlib
 from typing import Iterable
 
 MAGIC = b"RPSRES\x00\x1a"
-VERSION = 3
+VERSION = 4
 HEADER = struct.Struct("<8sIIQIIIIIIIIIIIIQ")
 ENTRY = struct.Struct("<IIIIIIII")
 assert HEADER.size == 80 and ENTRY.size == 32
@@ -139,6 +139,7 @@ class Record:
     source_length: int
     flags: int
     crc32: int
+    table: str = ""
 
 
 class Blob:
@@ -206,7 +207,7 @@ class Blob:
                     name = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise self._fail(f"{table} entry {n}: name is not UTF-8", at) from None
-                records.append(Record(name, data_offset, data_length, source_offset, source_length, eflags, ecrc))
+                records.append(Record(name, data_offset, data_length, source_offset, source_length, eflags, ecrc, table))
             self.tables[table] = records
 
     def find(self, table: str, name: str) -> Record | None:
@@ -231,7 +232,8 @@ class Blob:
         if zlib.crc32(source, zlib.crc32(data)) != record.crc32:
             raise FormatError(f"corrupt packed resources: CRC-32 mismatch in entry {record.name!r} "
                               f"(at offset {record.data_offset})")
-        has_source = record.flags & (SOURCE | EXTENSION)
+        # A library's second payload (its cycle patches) is there when it is not empty.
+        has_source = record.flags & (SOURCE | EXTENSION) or (record.table == "libraries" and record.source_length)
         return data, (source if has_source else None)
 
     def module_code(self, record: Record) -> bytes:

@@ -225,7 +225,11 @@ def read_uv_lock(doc: dict[str, Any], path: str) -> list[Package]:
         files = _files(entry.get("wheels", []), where)
         if isinstance(entry.get("sdist"), dict):
             files += _files([entry["sdist"]], where)
-        packages.append(Package(utils.canonicalize_name(entry["name"]), entry["version"], None, files,
+        # A package that uv locked in several versions says for which forks of the resolution
+        # each one is (`resolution-markers`): the entry applies where any of them holds.
+        forks = entry.get("resolution-markers")
+        marker = " or ".join(f"({m})" for m in forks) if isinstance(forks, list) and forks else None
+        packages.append(Package(utils.canonicalize_name(entry["name"]), entry["version"], marker, files,
                                 _deps(entry.get("dependencies", []), where), where))
     return packages
 
@@ -416,15 +420,43 @@ def _is_compiled(filename: str) -> bool:
     return any(t.platform != "any" for t in wheel_tags)
 
 
+def _describe(target: Target) -> str:
+    floor = f"glibc {target.libc_version}" if target.libc == "gnu" else f"musl {target.libc_version}"
+    return f"{target.platform} (CPython {target.python_xy}, {target.cpu}, {floor})"
+
+
+def no_wheel_message(package: Package, target: Target, chosen: dict[str, DistFile | None],
+                     targets: list[Target]) -> str:
+    """Why no wheel of `package` runs on `target`, and which other platforms have one."""
+    wheels = [f.filename for f in package.files if f.filename.endswith(".whl")]
+    text = f"no wheel of it runs on {_describe(target)}"
+    if not wheels:
+        return text + ": the lock has only an sdist, and a package published only as an sdist cannot be used yet."
+    alternatives = [
+        f"{chosen[other.key].filename} runs on {other.platform} "
+        f"(--platforms=@rules_py_standalone//platforms:{other.platform})"
+        for other in targets
+        if other.python_xy == target.python_xy and other.key != target.key and chosen.get(other.key) is not None
+        # musl binaries are fully static: a compiled wheel is no way out there.
+        and not (other.libc == "musl" and _is_compiled(chosen[other.key].filename))
+    ]
+    if alternatives:
+        text += "; of its wheels for CPython " + target.python_xy + ", " + "; ".join(alternatives)
+    else:
+        text += f"; none of its {len(wheels)} wheels in the lock runs on any platform for CPython {target.python_xy}"
+    return text + (". Build for such a platform, lock a version with a wheel for this one (manylinux_2_17 or "
+                   "older for glibc 2.17 targets, musllinux for musl, or py3-none-any), or leave the package "
+                   "out for this platform.")
+
+
 def plan(packages: list[Package], targets: list[Target], hub: str,
          index_pages: dict[str, dict[str, list[tuple[str, str]]]], lock_label: str) -> dict[str, Any]:
     """The repositories to declare and the hub's BUILD files."""
-    seen: dict[str, Package] = {}
+    # A universal lock (uv's) may pin a package twice under disjoint markers (numpy 2.4 for
+    # CPython 3.11, numpy 2.5 for 3.12 and newer): each configuration takes the one that applies.
+    seen: dict[str, list[Package]] = {}
     for package in packages:
-        if package.name in seen:
-            raise LockError(f"{package.line}: {package.name} is locked twice ({seen[package.name].line}); "
-                            "a binary holds one version of each package")
-        seen[package.name] = package
+        seen.setdefault(package.name, []).append(package)
         pages = index_pages.get(package.name)
         for dist_file in package.files:
             if dist_file.urls:
@@ -441,21 +473,35 @@ def plan(packages: list[Package], targets: list[Target], hub: str,
                             "the lock tag, PIP_INDEX_URL, or an --index-url line in the lock")
         package.files = [f for f in package.files if f.urls]
 
+    def entry_for(name: str, target: Target) -> Package | None:
+        applicable = [p for p in seen[name] if applies(p.marker, target, p.line)]
+        if len(applicable) > 1:
+            raise LockError(f"{applicable[1].line}: {name} is locked twice for {_describe(target)} "
+                            f"({applicable[0].line}: {applicable[0].version}, here: {applicable[1].version}); "
+                            "a binary holds one version of each package: give the two disjoint markers")
+        return applicable[0] if applicable else None
+
     files: dict[str, dict[str, Any]] = {}
     build_files: dict[str, str] = {}
     aliases = []
-    for package in sorted(seen.values(), key=lambda p: p.name):
-        wheels = [f.filename for f in package.files if f.filename.endswith(".whl")]
+    for name in sorted(seen):
         choices: dict[str, str] = {}
         compiled: dict[str, bool] = {}
         deps: dict[str, list[str]] = {}
+        problems: dict[str, str] = {}
+        versions: dict[str, str] = {}
+        entries = {target.key: entry_for(name, target) for target in targets}
+        wheel_for = {t.key: choose_wheel(entries[t.key], t) if entries[t.key] else None for t in targets}
         for target in targets:
-            if not applies(package.marker, target, package.line):
+            package = entries[target.key]
+            if package is None:
                 choices[target.key] = "skip"
                 continue
-            chosen = choose_wheel(package, target)
+            versions[target.key] = package.version
+            chosen = wheel_for[target.key]
             if chosen is None:
                 choices[target.key] = "none"
+                problems[target.key] = no_wheel_message(package, target, wheel_for, targets)
             else:
                 repo = _repo_name(hub, chosen.filename)
                 files[repo] = {"filename": chosen.filename, "urls": chosen.urls, "sha256": chosen.sha256}
@@ -464,13 +510,13 @@ def plan(packages: list[Package], targets: list[Target], hub: str,
             if package.deps is None:
                 # The lock records no dependency edges (a pylock.toml without `dependencies`, a
                 # requirements file without `# via`): every other package of the lock is one.
-                names = [p.name for p in seen.values() if p.name != package.name]
+                names = [other for other in seen if other != name]
             else:
                 names = [name for name, marker in package.deps if applies(marker, target, package.line)]
             # A dependency whose own marker excludes this configuration is not one here.
-            deps[target.key] = sorted(set(n for n in names if n in seen and applies(seen[n].marker, target, seen[n].line)))
-        build_files[f"{package.name}/BUILD.bazel"] = _package_build(package, wheels, choices, compiled, deps, lock_label)
-        aliases.append(package.name)
+            deps[target.key] = sorted(set(n for n in names if n in seen and entry_for(n, target) is not None))
+        build_files[f"{name}/BUILD.bazel"] = _package_build(seen[name], choices, versions, compiled, deps, problems, lock_label)
+        aliases.append(name)
     build_files["BUILD.bazel"] = (f"# Generated by rules_py_standalone's pypi extension from {lock_label}.\n"
                                   "# One package per directory, @<hub>//<name>: " + ", ".join(aliases) + "\n")
     return {"files": files, "build_files": build_files}
@@ -479,8 +525,15 @@ def plan(packages: list[Package], targets: list[Target], hub: str,
 _CONFIG = "@rules_py_standalone//rules/private/pypi:{key}"
 
 
-def _package_build(package: Package, wheels: list[str], choices: dict[str, str], compiled: dict[str, bool],
-                   deps: dict[str, list[str]], lock_label: str) -> str:
+def _package_build(entries: list[Package], choices: dict[str, str], versions: dict[str, str], compiled: dict[str, bool],
+                   deps: dict[str, list[str]], problems: dict[str, str], lock_label: str) -> str:
+    package = entries[0]
+    if len({p.version for p in entries}) == 1:
+        version = json.dumps(package.version)
+    else:
+        version = "select({\n" + "".join(f'        "{_CONFIG.format(key=key)}": {json.dumps(v)},\n' for key, v in versions.items()) + \
+                  f'        "//conditions:default": {json.dumps(package.version)},\n    }})'
+
     wheel_select = "".join(
         # No wheel for the configuration (status says why): Starlark's None, not JSON's null.
         f'        "{_CONFIG.format(key=key)}": {json.dumps("@" + repo + "//file") if repo not in ("skip", "none") else "None"},\n'
@@ -489,6 +542,8 @@ def _package_build(package: Package, wheels: list[str], choices: dict[str, str],
         f'        "{_CONFIG.format(key=key)}": "{"skip" if repo == "skip" else "none" if repo == "none" else "wheel"}",\n'
         for key, repo in choices.items())
     compiled_select = "".join(f'        "{_CONFIG.format(key=key)}": {compiled.get(key, False)},\n' for key in choices)
+    problem_select = "".join(
+        f'        "{_CONFIG.format(key=key)}": {json.dumps(text)},\n' for key, text in problems.items())
     deps_select = "".join(
         f'        "{_CONFIG.format(key=key)}": {json.dumps(["//" + d for d in names])},\n' for key, names in deps.items())
     return f'''# Generated by rules_py_standalone's pypi extension from {lock_label}: do not edit.
@@ -497,14 +552,16 @@ load("@rules_py_standalone//rules/private/pypi:pypi_package.bzl", "pypi_package"
 pypi_package(
     name = "{package.name}",
     dist = "{package.name}",
-    version = "{package.version}",
+    version = {version},
     lock = "{lock_label}",
-    wheels_in_lock = {json.dumps(wheels)},
     wheel = select({{
 {wheel_select}        "//conditions:default": None,
     }}),
     status = select({{
 {status_select}        "//conditions:default": "unsupported",
+    }}),
+    problem = select({{
+{problem_select}        "//conditions:default": "",
     }}),
     compiled = select({{
 {compiled_select}        "//conditions:default": False,

@@ -9,7 +9,8 @@ against them by soname. The order comes from the DT_NEEDED entries read here.
     inspect_wheel.py WHEEL --policy linux_x86_64_gnu --out wheel.json
 
 Output (read by tools/compile):
-    {"wheel": filename, "extensions": {member: [library member, ...]}, "libraries": {member: soname}}
+    {"wheel": filename, "extensions": {member: [library member, ...]}, "libraries": {member: soname},
+     "cycle_patches": {library member: [[file offset, length, library name], ...]}}
 """
 
 from __future__ import annotations
@@ -55,6 +56,20 @@ def _dynamic(data: bytes, member: str) -> tuple[str | None, list[str]]:
         raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
 
 
+def _defines_module_init(data: bytes, member: str) -> bool:
+    """Whether the shared object exports a module init function (PyInit_<name>, PyInitU_<name>
+    for non-ASCII names, PEP 793's PyModExport_<name>)."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        symbols = elf.get_section_by_name(".dynsym")
+        if symbols is None:
+            return False
+        return any(symbol.name.startswith(("PyInit_", "PyInitU_", "PyModExport_")) and symbol["st_shndx"] != "SHN_UNDEF"
+                   for symbol in symbols.iter_symbols())
+    except (ELFError, ValueError, OSError) as e:
+        raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
+
+
 # What manylinux (PEP 599, PEP 600) lets a wheel's shared objects need from the system besides
 # libc: the GCC runtime libraries every such system has, at the versions of its glibc floor's
 # manylinux (manylinux2014: GCC 4.8's; manylinux_2_28: GCC 8's), as auditwheel's policies say.
@@ -84,8 +99,8 @@ def wheel_policy(policy: audit.Policy) -> audit.Policy:
     )
 
 
-def load_orders(objects: dict[str, tuple[str | None, list[str]]], extensions: list[str]) -> dict[str, list[str]]:
-    """For each extension module, the wheel's libraries it needs, each after its own needs."""
+def _edges(objects: dict[str, tuple[str | None, list[str]]], extensions: list[str]) -> dict[str, list[str]]:
+    """member -> the wheel's libraries its DT_NEEDED entries name (by soname, else file name)."""
     by_name: dict[str, str] = {}
     for member, (soname, _) in objects.items():
         if member in extensions:
@@ -93,25 +108,86 @@ def load_orders(objects: dict[str, tuple[str | None, list[str]]], extensions: li
         by_name.setdefault(os.path.basename(member), member)
         if soname:
             by_name[soname] = member
-    orders = {}
-    for extension in extensions:
-        order: list[str] = []
-        visiting: set[str] = set()
+    return {member: [by_name[n] for n in needed if n in by_name] for member, (_, needed) in objects.items()}
 
-        def visit(member: str) -> None:
-            if member in order or member in visiting:
-                return  # a cycle: glibc loads both anyway once one is in
-            visiting.add(member)
-            for name in objects[member][1]:
-                if name in by_name:
-                    visit(by_name[name])
-            visiting.discard(member)
-            if member != extension:
-                order.append(member)
 
-        visit(extension)
-        orders[extension] = order
-    return orders
+def _components(edges: dict[str, list[str]], root: str) -> list[list[str]]:
+    """Tarjan's strongly connected components reachable from root, each after the ones it needs."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(member: str) -> None:
+        index[member] = low[member] = len(index)
+        stack.append(member)
+        on_stack.add(member)
+        for other in edges[member]:
+            if other not in index:
+                visit(other)
+                low[member] = min(low[member], low[other])
+            elif other in on_stack:
+                low[member] = min(low[member], index[other])
+        if low[member] == index[member]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == member:
+                    break
+            found.append(sorted(component))
+
+    visit(root)
+    return found
+
+
+def load_orders(objects: dict[str, tuple[str | None, list[str]]], extensions: list[str]) -> dict[str, list[str]]:
+    """For each extension module, the wheel's libraries it needs, each after its own needs; the
+    members of a DT_NEEDED cycle (freetype and harfbuzz need each other) together, after
+    everything the cycle needs (see `cycle_patches`)."""
+    edges = _edges(objects, extensions)
+    return {extension: [m for component in _components(edges, extension) for m in component if m != extension]
+            for extension in extensions}
+
+
+def cycle_patches(objects: dict[str, tuple[str | None, list[str]]], extensions: list[str],
+                  datas: dict[str, bytes]) -> dict[str, list[list]]:
+    """For each library in a DT_NEEDED cycle: [file offset, length, library] of every DT_NEEDED
+    string that names another member of its cycle.
+
+    glibc loads a library only after finding every DT_NEEDED one, by soname among the loaded
+    objects or by path. In a cycle one member is always not loaded yet, and a memory file has no
+    directory to search, so the runtime writes each such string over with the /proc/self/fd path
+    of that member's memory file and loads the cycle with one dlopen (docs/resources-format.md)."""
+    edges = _edges(objects, extensions)
+    patches: dict[str, list[list]] = {}
+    components = {tuple(c) for extension in extensions for c in _components(edges, extension) if len(c) > 1}
+    for component in sorted(components):
+        for member in component:
+            soname_of = {objects[m][0] or os.path.basename(m): m for m in component if m != member}
+            for needed, offset in _needed_offsets(datas[member], member):
+                if needed in soname_of:
+                    patches.setdefault(member, []).append([offset, len(needed.encode()), os.path.basename(soname_of[needed])])
+    return patches
+
+
+def _needed_offsets(data: bytes, member: str) -> list[tuple[str, int]]:
+    """(DT_NEEDED string, its file offset) of an ELF shared object."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        for section in elf.iter_sections():
+            if isinstance(section, DynamicSection):
+                tags = list(section.iter_tags())
+                strtab = next(t.entry.d_val for t in tags if t.entry.d_tag == "DT_STRTAB")
+                offsets = list(elf.address_offsets(strtab))
+                if not offsets:
+                    raise WheelError(f"{member}: DT_STRTAB at {strtab:#x} is in no loaded segment")
+                return [(t.needed, offsets[0] + t.entry.d_val) for t in tags if t.entry.d_tag == "DT_NEEDED"]
+    except (ELFError, ValueError, OSError, StopIteration) as e:
+        raise WheelError(f"{member}: not a readable ELF shared object ({e})") from None
+    return []
 
 
 def inspect(wheel_path: str, policy_name: str) -> dict:
@@ -146,10 +222,14 @@ def inspect(wheel_path: str, policy_name: str) -> dict:
     if problems:
         raise WheelError("the wheel's shared objects break the target platform's audit policy "
                          f"{policy_name} (docs/audit.md):\n  " + "\n  ".join(problems))
-    extensions = sorted(m for m in objects if is_extension_module(m))
+    # A shared object named like a module but without a module init function is a library that
+    # the package loads itself (ctypes, cffi: soundfile's _soundfile_data/libsndfile_x86_64.so):
+    # it is packed as a file at its path, where the runtime's dlopen() finds it.
+    extensions = sorted(m for m in objects if is_extension_module(m) and _defines_module_init(datas[m], f"{name}: {m}"))
     return {
         "wheel": name,
         "extensions": load_orders(objects, extensions),
+        "cycle_patches": cycle_patches(objects, extensions, datas),
         "libraries": {m: objects[m][0] or os.path.basename(m) for m in sorted(objects) if m not in extensions},
     }
 

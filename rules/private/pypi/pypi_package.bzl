@@ -28,11 +28,7 @@ def _pypi_package_impl(ctx):
         fail(("%s: the target platform is none of the platforms wheels are chosen for (%s); build " +
               "with --platforms=@rules_py_standalone//platforms:<name>") % (where, ctx.attr.configurations))
     if status == "none" or not ctx.file.wheel:
-        fail(("%s: no wheel of it runs on %s; the lock has %s. Lock a version with a wheel for " +
-              "this platform (manylinux_2_17 or older for glibc targets, musllinux for musl, or " +
-              "py3-none-any), or leave the package out for this platform. A package published only " +
-              "as an sdist cannot be used yet.") %
-             (where, ctx.attr.target, ", ".join(ctx.attr.wheels_in_lock) or "no wheels at all (only an sdist)"))
+        fail("%s: %s" % (where, ctx.attr.problem))
     wheel = ctx.file.wheel
     inspection = None
     if ctx.attr.compiled:
@@ -77,11 +73,10 @@ pypi_package = rule(
         "deps": attr.label_list(providers = [PyPIPackageInfo]),
         "dist": attr.string(mandatory = True),
         "lock": attr.string(doc = "The lock file, for messages."),
+        "problem": attr.string(doc = "Why no wheel runs on this configuration (status `none`), for the message."),
         "status": attr.string(values = ["wheel", "none", "skip", "unsupported"], mandatory = True),
-        "target": attr.string(doc = "The configuration's name, for messages."),
         "version": attr.string(mandatory = True),
         "wheel": attr.label(allow_single_file = [".whl"]),
-        "wheels_in_lock": attr.string_list(doc = "Every wheel file the lock has, for messages."),
         "_inspect": attr.label(default = "//tools/wheel:inspect", executable = True, cfg = "exec"),
     }),
 )

@@ -1,0 +1,340 @@
+"""The build steps shared by py_standalone_binary and py_standalone_library, one function each.
+
+Each function declares one action (or a few files) and returns what it made; the rules wire
+them together. Tools live in tools/, one module per step (the rules' docstrings list the steps).
+"""
+
+load("@rules_python//python:defs.bzl", "PyInfo")
+load("//rules/private:target_platform.bzl", "audit_policy")
+load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
+load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
+
+TOOLCHAIN_TYPE = Label("//toolchains/cpython:toolchain_type")
+
+_PYTHON_VERSION_FLAG = Label("//toolchains/cpython:python_version")
+
+def _version_transition_impl(settings, attr):
+    if attr.python_version:
+        return {str(_PYTHON_VERSION_FLAG): attr.python_version}
+    return {str(_PYTHON_VERSION_FLAG): settings[str(_PYTHON_VERSION_FLAG)]}
+
+version_transition = transition(
+    implementation = _version_transition_impl,
+    inputs = [str(_PYTHON_VERSION_FLAG)],
+    outputs = [str(_PYTHON_VERSION_FLAG)],
+)
+
+def runfiles_path(ctx, file):
+    """The file's path under the runfiles root: `<repo>/<path>` (main repo: workspace name)."""
+    if file.short_path.startswith("../"):
+        return file.short_path[3:]
+    return ctx.workspace_name + "/" + file.short_path
+
+def _origin(file):
+    """How tracebacks name the file: its path in its repository, external repos prefixed."""
+    if file.short_path.startswith("../"):
+        return "external/" + file.short_path[3:]
+    return file.short_path
+
+def _entry(ctx, file):
+    return {"origin": _origin(file), "path": file.path, "rlocation": runfiles_path(ctx, file)}
+
+def is_identifier(name):
+    """Whether `name` is a valid Python identifier (ASCII letters, digits, _)."""
+    if not name or name[0].isdigit():
+        return False
+    for c in name.elems():
+        if not (c.isalnum() or c == "_"):
+            return False
+    return True
+
+def collect_inputs(ctx, main):
+    """Python sources, package data and import roots of srcs + deps, in sys.path order.
+
+    `main` (a File or None) is the main module; without one the first root is the package's
+    directory."""
+    sources = [depset(ctx.files.srcs + ([main] if main else []))]
+    imports = []
+    dep_data = []
+    for dep in ctx.attr.deps:
+        if PyPIPackageInfo in dep:
+            continue
+        if PyInfo in dep:
+            sources.append(dep[PyInfo].transitive_sources)
+            imports.append(dep[PyInfo].imports)
+        dep_data.append(dep[DefaultInfo].default_runfiles.files)
+    sources = depset(transitive = sources).to_list()
+    source_set = {f.path: None for f in sources}
+    runfiles = depset(transitive = dep_data).to_list()
+    extensions = [f.short_path for f in runfiles if f.basename.endswith(".so") and (".cpython-" in f.basename or ".abi3." in f.basename)]
+    if extensions:
+        fail(("%s: deps contain compiled extension modules, which a standalone binary cannot load yet " +
+              "(it links its C code statically and loads nothing from disk): %s") % (ctx.label, ", ".join(extensions[:5])))
+    data_files = [f for f in runfiles if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
+    main_dir = runfiles_path(ctx, main).rpartition("/")[0] if main else ctx.workspace_name + "/" + ctx.label.package
+    roots = [main_dir] + depset(transitive = imports).to_list()
+    repos = {}
+    for f in sources + data_files + ctx.files.data:
+        repos[runfiles_path(ctx, f).partition("/")[0]] = None
+    return sources, data_files, roots + repos.keys()
+
+def wheels_of(ctx):
+    """The PyPI wheels of deps: (all wheels, those with extension modules)."""
+    wheels = depset(transitive = [dep[PyPIPackageInfo].wheels for dep in ctx.attr.deps if PyPIPackageInfo in dep]).to_list()
+    return wheels, [w for w in wheels if w.compiled]
+
+def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry_point = None, data_on_disk = []):
+    """compile + pack: the application's bytecode, then the packed resources (docs/resources-format.md).
+
+    Args:
+      ctx: the rule context (module attributes: srcs, deps, data, optimize, prune, ...).
+      toolchain: the PyStandaloneToolchainInfo.
+      rule_name: the rule's name, for the generated module's docstring.
+      main: the main module's File, or None.
+      main_module: the module name pack checks is in the module set.
+      settings: lines of the generated _rps_config module (the runtime's settings).
+      entry_point: the manifest's entry_point (console_script / object), or None.
+      data_on_disk: packages whose data is also written beside the executable.
+
+    Returns:
+      struct(blob, report, unused_extensions, data_dir (or None), wheels, compiled_wheels).
+    """
+    name = ctx.label.name
+    sources, dep_data, roots = collect_inputs(ctx, main)
+    wheels, compiled_wheels = wheels_of(ctx)
+    wheel_files = [w.wheel for w in wheels] + [w.inspection for w in compiled_wheels]
+    config = ctx.actions.declare_file(name + ".rps/_rps_config.py")
+    ctx.actions.write(config, "\n".join(['"""Settings of this standalone program, written by %s."""' % rule_name] + settings + [""]))
+    manifest = ctx.actions.declare_file(name + ".rps/manifest.json")
+    ctx.actions.write(manifest, json.encode_indent({
+        "roots": roots,
+        "files": [_entry(ctx, f) for f in sources],
+        "data": [_entry(ctx, f) for f in ctx.files.data],
+        "dep_data": [_entry(ctx, f) for f in dep_data],
+        "modules": [
+            {"name": "_" + f.basename[:-3], "origin": "<rules_py_standalone>/runtime/" + f.basename, "path": f.path}
+            for f in ctx.files._runtime_py
+        ] + [
+            {"name": "_rps_config", "origin": "<rules_py_standalone>/_rps_config.py", "path": config.path},
+        ],
+        "wheels": [
+            {
+                "dist": w.dist,
+                "filename": w.wheel.basename,
+                "inspection": w.inspection.path if w.inspection else None,
+                "path": w.wheel.path,
+                "version": w.version,
+            }
+            for w in wheels
+        ],
+        "entry_point": entry_point,
+    }))
+
+    tools = ctx.files._dist_python_tools
+    run_python = dist_python_command(toolchain.build_python)
+    optimize = ctx.attr.optimize
+
+    app_bundle = ctx.actions.declare_file(name + ".rps/app.bundle")
+    args = ctx.actions.args()
+    args.add(ctx.file._compile)
+    args.add("--manifest", manifest)
+    args.add("--optimize", str(optimize))
+    args.add("--out", app_bundle)
+    ctx.actions.run_shell(
+        outputs = [app_bundle],
+        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data + wheel_files, transitive = [depset(sources), depset(dep_data)]),
+        command = run_python,
+        arguments = [args],
+        mnemonic = "PyStandaloneCompile",
+        progress_message = "Compiling Python modules of %{label}",
+    )
+
+    blob = ctx.actions.declare_file(name + ".rps/resources.bin")
+    report = ctx.actions.declare_file(name + ".modules.json")
+    args = ctx.actions.args()
+    args.add(ctx.file._pack)
+    args.add("--stdlib-bundle", toolchain.stdlib_bundles[optimize])
+    args.add("--app-bundle", app_bundle)
+    args.add("--python-json", toolchain.python_json)
+    args.add("--main", main_module)
+    args.add_all(ctx.attr.stdlib_exclude, before_each = "--stdlib-exclude")
+    args.add_all(ctx.attr.stdlib_include, before_each = "--stdlib-include")
+    if ctx.attr.prune:
+        args.add("--prune")
+    if ctx.attr.embed_sources:
+        args.add("--sources")
+    if ctx.attr.compress:
+        args.add("--compress")
+    args.add("--out", blob)
+    args.add("--report", report)
+    unused_extensions = ctx.actions.declare_file(name + ".rps/unused_extensions.txt")
+    args.add("--unused-extensions-out", unused_extensions)
+    data_dir = None
+    if data_on_disk:
+        # Beside the executable, where the runtime looks for it (<sys.executable>.data).
+        data_dir = ctx.actions.declare_directory(name + ".data")
+        args.add_all(data_on_disk, before_each = "--data-on-disk")
+        args.add("--data-dir", data_dir.path)
+    ctx.actions.run_shell(
+        outputs = [blob, report, unused_extensions] + ([data_dir] if data_dir else []),
+        inputs = depset([app_bundle, toolchain.stdlib_bundles[optimize], toolchain.distribution, toolchain.build_interpreter] + tools),
+        command = run_python,
+        arguments = [args],
+        mnemonic = "PyStandalonePack",
+        progress_message = "Packing the resources of %{label}",
+    )
+    return struct(
+        blob = blob,
+        report = report,
+        unused_extensions = unused_extensions,
+        data_dir = data_dir,
+        wheels = wheels,
+        compiled_wheels = compiled_wheels,
+    )
+
+def emit_object(ctx, toolchain, blob):
+    """emit: the packed resources as an object file defining rps_resources (tools/emit)."""
+    blob_object = ctx.actions.declare_file(ctx.label.name + ".rps/resources.o")
+    ctx.actions.run(
+        outputs = [blob_object],
+        inputs = [blob],
+        executable = ctx.executable._emit,
+        arguments = ["--blob", blob.path, "--machine", toolchain.machine, "--out", blob_object.path],
+        mnemonic = "PyStandaloneEmit",
+        progress_message = "Writing the resources object of %{label}",
+    )
+    return blob_object
+
+def plan_link(ctx, toolchain, unused_extensions, export_c_api, hidden_libraries):
+    """link_plan: the linker response file and the extension module table (tools/link_plan).
+
+    export_c_api: link all of libpython (wheels' extension modules call its C API).
+    hidden_libraries: link the toolchain's copies of the static libraries whose symbols are hidden.
+    Returns (link params File, inittab.c File)."""
+    name = ctx.label.name
+    link_params = ctx.actions.declare_file(name + ".rps/link.params")
+    inittab = ctx.actions.declare_file(name + ".rps/inittab.c")
+    ctx.actions.run(
+        outputs = [link_params, inittab],
+        inputs = [toolchain.distribution, unused_extensions],
+        executable = ctx.executable._link_plan,
+        arguments = ["--python-json", toolchain.python_json, "--params", link_params.path, "--inittab", inittab.path,
+                     "--exclude-extensions-file", unused_extensions.path] +
+                    ["--exclude-extension=" + e for e in ctx.attr.exclude_extensions] +
+                    (["--export-c-api"] if export_c_api else []) +
+                    (["--hidden-libraries", toolchain.hidden_libraries.path] if hidden_libraries else []),
+        mnemonic = "PyStandaloneLinkPlan",
+        progress_message = "Planning the link of %{label}",
+    )
+    return link_params, inittab
+
+def compile_runtime(ctx, cc_toolchain, feature_configuration, toolchain, srcs, hidden_visibility, public_hdrs = [], includes = []):
+    """Compiles the C runtime (runtime/) with the distribution's headers.
+
+    Returns cc_common.compile's (compilation context, compilation outputs)."""
+    return cc_common.compile(
+        name = ctx.label.name,
+        actions = ctx.actions,
+        feature_configuration = feature_configuration,
+        cc_toolchain = cc_toolchain,
+        srcs = srcs,
+        private_hdrs = ctx.files._runtime_hdrs,
+        public_hdrs = [toolchain.headers] + public_hdrs,
+        includes = includes,
+        system_includes = [toolchain.include_dir],
+        local_defines = [
+            "RPS_ISOLATED=%d" % (1 if getattr(ctx.attr, "isolated", True) else 0),
+            "RPS_FULL_FINALIZATION=%d" % (1 if ctx.attr.finalization == "full" else 0),
+        ],
+        # Functions that are not for extension modules or the host program stay inside.
+        user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if hidden_visibility else []),
+    )
+
+def audit(ctx, file, stamp_name, extra_args = []):
+    """The audit gate (tools/audit): a validation output; `bazel build` fails on a violation.
+
+    The policy is the audit_policy attribute or the target platform's; allowed_libraries extend it."""
+    stamp = ctx.actions.declare_file(stamp_name)
+    ctx.actions.run(
+        outputs = [stamp],
+        inputs = [file],
+        executable = ctx.executable._audit,
+        arguments = [file.path, "--policy", ctx.attr.audit_policy or audit_policy(ctx), "--stamp", stamp.path] +
+                    ["--allow-library=" + lib for lib in ctx.attr.allowed_libraries] + extra_args,
+        mnemonic = "PyStandaloneAudit",
+        progress_message = "Auditing %{label}",
+    )
+    return stamp
+
+# The module attributes of every standalone rule (what is packed and how), and the tools.
+MODULE_ATTRS = {
+    "allowed_libraries": attr.string_list(
+        doc = "Shared libraries the audit accepts besides the platform policy's (docs/audit.md), e.g. " +
+              "[\"libstdc++.so.6\"] when a dependency really needs it.",
+    ),
+    "audit_policy": attr.string(
+        doc = "Name of the tools/audit policy to check the binary against (default: the target " +
+              "platform's, e.g. linux_x86_64_gnu).",
+    ),
+    "data": attr.label_list(
+        allow_files = True,
+        doc = "Package data files, packed as resources of the package directory that contains them " +
+              "(read them with importlib.resources). A file outside every package fails the build.",
+    ),
+    "deps": attr.label_list(
+        doc = "py_library targets (PyInfo) and PyPI packages (@<hub>//<package>, docs/pypi.md): their " +
+              "modules, package data, metadata and extension modules are packed.",
+    ),
+    "embed_sources": attr.bool(
+        default = False,
+        doc = "Also pack the .py sources, for tracebacks with source lines and inspect.getsource().",
+    ),
+    "compress": attr.bool(
+        default = False,
+        doc = "zlib-compress the packed bytecode: about 2.5 x smaller, at the cost of decompressing " +
+              "each module when it is imported (docs/benchmarks.md).",
+    ),
+    "extension_cache": attr.bool(
+        default = False,
+        doc = "Where memory files cannot hold code (no memfd_create, no /proc, vm.memfd_noexec = 2), " +
+              "load the extension modules of wheels from files written once to a private cache " +
+              "directory (~/.cache/rules_py_standalone/extensions, checked byte for byte at each use) " +
+              "instead of failing with ImportError (docs/pypi.md).",
+    ),
+    "exclude_extensions": attr.string_list(
+        doc = "Extension modules to leave out of the link (with the libraries only they use). " +
+              "With prune = True, those that link their own libraries or are CJK codecs are left out " +
+              "already when nothing imports them.",
+    ),
+    "finalization": attr.string(
+        default = "fast",
+        values = ["fast", "full"],
+        doc = "How the interpreter ends. \"fast\": threads are joined, atexit handlers run and every " +
+              "open file is flushed, then the garbage collector skips the objects alive at exit " +
+              "(objects kept alive only by reference cycles are not finalized). \"full\": CPython's " +
+              "own finalization, for programs that rely on finalizers of such objects at exit.",
+    ),
+    "optimize": attr.int(default = 0, values = [0, 1, 2], doc = "Bytecode optimization level (python -O/-OO)."),
+    "prune": attr.bool(
+        default = False,
+        doc = "Pack only the stdlib modules that the application's import statements reach " +
+              "(see the module report); modules imported dynamically go in stdlib_include.",
+    ),
+    "python_version": attr.string(doc = "X.Y of the CPython to embed (default: the toolchain flag's value)."),
+    "srcs": attr.label_list(allow_files = [".py"], doc = "The program's Python files."),
+    "stdlib_exclude": attr.string_list(
+        doc = "Stdlib modules or packages to leave out, besides the default ones (test packages, " +
+              "idlelib, tkinter, turtle, turtledemo, ensurepip).",
+    ),
+    "stdlib_include": attr.string_list(
+        doc = "Stdlib modules or packages to keep even if excluded by default or by pruning (e.g. \"test\").",
+    ),
+    "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
+    "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
+    "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
+    "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
+    "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
+    "_runtime_hdrs": attr.label(default = "//runtime:headers"),
+    "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
+    "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+}

@@ -1,0 +1,1 @@
+"""A package packed into the test library, with data and metadata."""
