@@ -422,6 +422,8 @@ _WITH_VALUE = set("cmWX")
 _MULTIPROCESSING_COMMANDS = (
     "from multiprocessing.spawn import spawn_main;",
     "from multiprocessing.forkserver import main;",
+    # 3.13.15: the forkserver's command reads the parent's sys.argv from its own argv[1:].
+    "import sys; from multiprocessing.forkserver import main;",
     "from multiprocessing.resource_tracker import main;",
 )
 

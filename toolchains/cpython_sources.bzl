@@ -26,12 +26,12 @@ CPYTHON_SOURCES = {
         sha256 = "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849",
     ),
     "cpython_3_13": struct(
-        version = "3.13.5",
+        version = "3.13.15",
         urls = [
-            "https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz",
-            _DEBIAN + "p/python3.13/python3.13_3.13.5.orig.tar.xz",
+            "https://www.python.org/ftp/python/3.13.15/Python-3.13.15.tar.xz",
+            _DEBIAN + "p/python3.13/python3.13_3.13.15.orig.tar.xz",
         ],
-        sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640",
+        sha256 = "1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a76",
     ),
     # 3.14 and 3.15: Debian testing's (forky) versions, sha256 from its signed Sources index.
     "cpython_3_14": struct(

@@ -330,6 +330,9 @@ def _strace(binary: Path, cwd: Path, *args: str) -> list[str]:
     return lines[exec_line + 1:]
 
 
+_STAT_CALLS = ("stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2")
+
+
 def _violations(lines: list[str], distribution: str) -> list[str]:
     found = []
     for line in lines:
@@ -346,6 +349,11 @@ def _violations(lines: list[str], distribution: str) -> list[str]:
                 found.append(line)
             continue
         for path in paths:
+            # sysconfig's build-tree check (is_python_build(), at its import; ctypes imports
+            # sysconfig from 3.13.15 on) stats <executable's directory>/Modules/Setup.local, as in
+            # python: it changes no path of the binary, and nothing is read.
+            if call in _STAT_CALLS and path.endswith("/Modules/Setup.local"):
+                continue
             # Sources, bytecode, a stdlib on disk, or the files CPython's path calculation consults.
             if path.endswith((".py", ".pyc", "pyvenv.cfg", "._pth", "pybuilddir.txt", "Modules/Setup.local")) \
                     or "/lib/python3" in path or path.startswith(distribution):
@@ -378,8 +386,10 @@ def test_violation_detector_catches_python_file_reads():
     sample = ['123 openat(AT_FDCWD, "/usr/lib/python3.13/os.py", O_RDONLY|O_CLOEXEC) = 3',
               '123 openat(AT_FDCWD, "/tmp/out.txt", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3',
               '123 write(3</tmp/out.txt>, "x", 1) = 1',
-              '123 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY|O_CLOEXEC) = 3']
-    assert _violations(sample, "/dist") == sample[:3]
+              '123 openat(AT_FDCWD, "/opt/app/Modules/Setup.local", O_RDONLY|O_CLOEXEC) = 3',
+              '123 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY|O_CLOEXEC) = 3',
+              '123 stat("/opt/app/Modules/Setup.local", 0x7ffd94be02b8) = -1 ENOENT (No such file or directory)']
+    assert _violations(sample, "/dist") == sample[:4]
 
 
 # --- damaged binaries ---------------------------------------------------------------------

@@ -96,3 +96,33 @@ def test_main_writes_the_file_and_reports_errors(tmp_path: Path, capsys: pytest.
     assert mpj.main(args) == 1
     err = capsys.readouterr().err
     assert "lists no built-in modules" in err and "Traceback" not in err
+
+
+def _archive(members: dict[str, bytes]) -> bytes:
+    data = b"!<arch>\n"
+    for name, body in members.items():
+        data += f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{len(body):<10}`\n".encode() + body
+        if len(body) & 1:
+            data += b"\n"
+    return data
+
+
+def test_lto_builds_are_marked_as_llvm_bitcode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, src = build_tree(tmp_path)
+    libpython = root / "build/lib/libpython3.13.a"
+    libpython.write_bytes(_archive({"a.o": b"\x7fELF" + b"\0" * 61, "b.o": b"BC\xc0\xde" + b"\0" * 12}))
+    cc = tmp_path / "cc"
+    cc.write_text("#!/bin/sh\necho 'clang version 22.1.8 (https://github.com/ziglang/zig-bootstrap)'\n")
+    cc.chmod(0o755)
+    args = ["--root", str(root), "--src", str(src), "--target-triple", "x86_64-unknown-linux-musl", "--libc", "musl",
+            "--cc", str(cc)]
+    assert mpj.main(args) == 0
+    doc = json.loads((root / "PYTHON.json").read_text())
+    assert (doc["build_options"], doc["build_info"]["object_file_format"]) == ("lto+static", "llvm-bitcode:22.1.8")
+    libpython.write_bytes(_archive({"a.o": b"\x7fELF" + b"\0" * 61}))
+    assert mpj.main(args) == 0
+    doc = json.loads((root / "PYTHON.json").read_text())
+    assert (doc["build_options"], doc["build_info"]["object_file_format"]) == ("noopt+static", "elf")
+    libpython.write_bytes(_archive({"b.o": b"BC\xc0\xde"}))
+    assert mpj.main(args[:-1] + [str(tmp_path / "no-such-cc")]) == 1
+    assert "cannot run" in capsys.readouterr().err

@@ -40,6 +40,17 @@ _TEST_MODULES = [
     "xxlimited_35",
 ]
 
+# --@rules_py_standalone//toolchains/cpython:optimization=optimized: what configure's --with-lto=thin
+# sets for clang on Linux. (configure recognises clang by the name of $CC, `case $CC in *clang*`,
+# and ours is called cc, so --with-lto would silently add nothing.) Every object of libpython is
+# then LLVM bitcode and the link of each binary (zig's lld) runs the ThinLTO code generation;
+# zig's `ar` is llvm-ar, which indexes bitcode members. _bootstrap_python and _freeze_module
+# link with LTO too. The third-party libraries stay as they are (native objects).
+_LTO_ENV = {
+    "CFLAGS_NODIST": "-flto=thin",
+    "LDFLAGS_NODIST": "-flto=thin",
+}
+
 # Answers configure cannot find out by running programs when cross-compiling.
 _CROSS_ENV = {
     "ac_cv_file__dev_ptmx": "yes",
@@ -106,6 +117,9 @@ def cpython_build(name, archive, version, deps, **kwargs):
         env = select({
             "@platforms//cpu:aarch64": dict(env, **_CROSS_ENV),
             "//conditions:default": env,
+        }) | select({
+            "//toolchains/cpython:optimized": _LTO_ENV,
+            "//conditions:default": {},
         }),
         outputs = {".": python},
         programs = {"//tools/python_json:make_python_json": "make_python_json"},

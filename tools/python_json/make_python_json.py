@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,43 @@ _TEST_PACKAGE_PARTS = {"test", "tests", "idle_test"}
 
 class GenerateError(Exception):
     """An input of the generator is missing or not what a CPython build produces."""
+
+
+_AR_MAGIC = b"!<arch>\n"
+_BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+_CLANG_VERSION = re.compile(r"clang version (\d+\.\d+\.\d+)")
+
+
+def archive_holds_bitcode(archive: Path) -> bool:
+    """Whether any member of the static library `archive` is LLVM bitcode (an LTO build)."""
+    data = archive.read_bytes()
+    if not data.startswith(_AR_MAGIC):
+        raise GenerateError(f"{archive} is not a static library (no '!<arch>' header)")
+    offset = len(_AR_MAGIC)
+    while offset + 60 <= len(data):
+        header = data[offset:offset + 60]
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            raise GenerateError(f"{archive}: malformed member header at offset {offset}") from None
+        name = header[:16].rstrip()
+        body = data[offset + 60:offset + 60 + size]
+        if name not in (b"/", b"//", b"/SYM64/") and body[:4] in _BITCODE_MAGICS:
+            return True
+        offset += 60 + size + (size & 1)
+    return False
+
+
+def clang_version(cc: str) -> str:
+    """X.Y.Z of the clang that `cc --version` reports (zig cc is clang)."""
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise GenerateError(f"cannot run {cc} --version to name the LLVM version of the bitcode: {err}") from err
+    match = _CLANG_VERSION.search(out)
+    if not match:
+        raise GenerateError(f"{cc} --version names no clang version: {out.strip()[:200]!r}")
+    return match.group(1)
 
 
 def sysconfig_vars(stdlib: Path) -> dict[str, Any]:
@@ -138,8 +176,13 @@ def test_packages(stdlib: Path) -> list[str]:
     return sorted(packages)
 
 
-def generate(root: Path, src: Path, target_triple: str, libc: str, build_options: str) -> dict[str, Any]:
-    """Builds the PYTHON.json document for the distribution at `root` (the python/ directory)."""
+def generate(root: Path, src: Path, target_triple: str, libc: str, build_options: str,
+             object_file_format: str = "elf") -> dict[str, Any]:
+    """Builds the PYTHON.json document for the distribution at `root` (the python/ directory).
+
+    `object_file_format`: "elf", or "llvm-bitcode:X.Y.Z" for an LTO build (python-build-standalone's
+    notation): the objects of libpython are LLVM bitcode that only an LTO-capable linker of that
+    LLVM version or newer links."""
     installs = sorted((root / "install/lib").glob("python3.*"))
     if len(installs) != 1:
         raise GenerateError(f"expected one install/lib/python3.X in {root}")
@@ -232,7 +275,7 @@ def generate(root: Path, src: Path, target_triple: str, libc: str, build_options
             },
             "extensions": extensions,
             "inittab_source": "build/Modules/config.c",
-            "object_file_format": "elf",
+            "object_file_format": object_file_format,
         },
         "licenses": ["Python-2.0"],
         "license_path": "licenses/LICENSE.cpython.txt",
@@ -248,12 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", type=Path, required=True, help="the CPython build tree")
     parser.add_argument("--target-triple", required=True)
     parser.add_argument("--libc", choices=("gnu", "musl"), required=True)
-    parser.add_argument("--build-options", help="default: noopt, noopt+static for musl")
+    parser.add_argument("--build-options", help="default: noopt (lto when libpython holds LLVM bitcode), +static for musl")
+    parser.add_argument("--cc", default="cc", help="the compiler of the build; its clang version names LLVM bitcode (default: cc)")
     parser.add_argument("--out", type=Path, help="default: ROOT/PYTHON.json")
     args = parser.parse_args(argv)
     try:
-        build_options = args.build_options or ("noopt+static" if args.libc == "musl" else "noopt")
-        doc = generate(args.root, args.src, args.target_triple, args.libc, build_options)
+        libpython = sorted((args.root / "build/lib").glob("libpython3.*.a"))
+        bitcode = bool(libpython) and archive_holds_bitcode(libpython[0])
+        build_options = args.build_options or ("lto" if bitcode else "noopt") + ("+static" if args.libc == "musl" else "")
+        object_file_format = f"llvm-bitcode:{clang_version(args.cc)}" if bitcode else "elf"
+        doc = generate(args.root, args.src, args.target_triple, args.libc, build_options, object_file_format)
     except (GenerateError, python_json.PythonJsonError, OSError, KeyError, ValueError, SyntaxError) as err:
         print(f"make_python_json: {err}", file=sys.stderr)
         return 1
