@@ -336,7 +336,10 @@ def test_extensions_load_from_memory_only(tmp_path):
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
          "trace=open,openat,creat,write,writev,pwrite64,mkdir,rename,unlink", "--", str(binary)],
-        capture_output=True, text=True, cwd=tmp_path, env={"LD_LIBRARY_PATH": str(libunwind)}, timeout=300)
+        # HOME as in any session: without it, CPython 3.13.15's ctypes (through sysconfig's user
+        # base) looks the home directory up in /etc/passwd, as stock python does.
+        capture_output=True, text=True, cwd=tmp_path, env={"LD_LIBRARY_PATH": str(libunwind), "HOME": str(tmp_path)},
+        timeout=300)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
     opened, writes = [], []
