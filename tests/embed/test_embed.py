@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from tools.audit import audit
 
@@ -173,6 +174,28 @@ def test_linked_but_never_called_runs_no_python():
     # What the interpreter's start does first (rps_executable_path, the importer's memory files,
     # Python's signal handling and its random seed for hashing) never happens.
     assert not any("/proc/self/exe" in line or "memfd_create" in line or "rt_sigaction" in line for line in lines), lines
+    # Nothing of the library runs before main() either (mimalloc's and liblzma's constructors are
+    # built as first-use code, tools/source_edits): the program makes the same system calls, in
+    # the same order, as the same program without the library.
+    baseline = _strace(_path("WITHOUT_LIBRARY_SAME_LIBRARIES"), "never")
+    assert [_syscall(line) for line in lines] == [_syscall(line) for line in baseline], (lines, baseline)
+
+
+def test_the_library_brings_no_constructor():
+    with open(_path("EMBED_CHECK"), "rb") as file:
+        elf = ELFFile(file)
+        run_at_load = [section.name for section in elf.iter_sections()
+                       if section["sh_type"] in ("SHT_INIT_ARRAY", "SHT_PREINIT_ARRAY") and section["sh_size"]]
+        dynamic = elf.get_section_by_name(".dynamic")
+        run_at_load += [tag.entry.d_tag for tag in dynamic.iter_tags() if tag.entry.d_tag in ("DT_INIT", "DT_PREINIT_ARRAY")]
+    # embed_check.c has no constructor of its own.
+    assert run_at_load == []
+
+
+def _syscall(line: str) -> str:
+    """The call's name, without strace -f's process id (or the line, for exit notes)."""
+    match = re.match(r"\d+ +(\w+)\(", line)
+    return match.group(1) if match else re.sub(r"^\d+ +", "", line)
 
 
 def test_start_up_of_a_program_that_never_calls(capsys):

@@ -55,6 +55,18 @@ def test_not_isolated_reads_pythonpath():
     assert result.stdout == "/nowhere 0\n"
 
 
+def test_mimalloc_starts_on_first_use_and_reads_its_options():
+    """mimalloc's process load runs on its first allocation, not in a constructor
+    (tools/source_edits): PYTHONMALLOC=mimalloc still gets its MIMALLOC_* options and exit hook."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONMALLOC": "mimalloc", "MIMALLOC_SHOW_STATS": "1"}
+    result = _run("BEHAVIOURS_NOT_ISOLATED", "env", env=env)
+    assert result.returncode == 0 and result.stdout == "None 0\n"
+    assert result.stderr.startswith("heap stats:"), result.stderr
+    # Without PYTHONMALLOC=mimalloc, mimalloc never starts: no options read, no exit report.
+    result = _run("BEHAVIOURS_NOT_ISOLATED", "env", env={"PATH": "/usr/bin:/bin", "MIMALLOC_VERBOSE": "1"})
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 @pytest.mark.parametrize("code", [0, 3, 255])
 def test_exit_codes(code):
     assert _run("BEHAVIOURS", "exit", str(code)).returncode == code

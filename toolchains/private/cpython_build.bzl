@@ -122,8 +122,14 @@ def cpython_build(name, archive, version, deps, **kwargs):
             "//conditions:default": {},
         }),
         outputs = {".": python},
-        programs = {"//tools/python_json:make_python_json": "make_python_json"},
-        steps = select({
+        programs = {
+            "//tools/python_json:make_python_json": "make_python_json",
+            "//tools/source_edits": "source_edits",
+        },
+        steps = ([
+            # Nothing of CPython runs at a program's load (docs/embedding.md).
+            "{tool:source_edits} mimalloc-lazy-process-load",
+        ] if version not in ("3.10", "3.11") else []) + select({
             "@platforms//cpu:aarch64": [configure + " --build=x86_64-linux-gnu --with-build-python={tool:python_for_build}"],
             "//conditions:default": [configure + " --build={host}"],
         }) + ([
