@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from tests.integration import nested_bazel
 
+EMBED_API = ["rps_embed_call", "rps_embed_configure", "rps_embed_finalize", "rps_embed_initialize",
+             "rps_embed_last_error", "rps_embed_result_free", "rps_embed_run_module", "rps_embed_run_string",
+             "rps_embed_status_name"]
+
 CONSUMER_BUILD = """\
-load("@rules_py_standalone//rules:defs.bzl", "py_standalone_binary")
+load("@rules_py_standalone//rules:defs.bzl", "py_standalone_binary", "py_standalone_library", "py_standalone_shared_library")
 load("@rules_python//python:defs.bzl", "py_library")
 
 py_library(
@@ -71,6 +76,23 @@ py_standalone_binary(
     srcs = ["own_test_package.py"],
     deps = [":test_package"],
 )
+
+# Embedding: the consumer's own C program with its Python modules, and the shared-object variant.
+py_standalone_library(
+    name = "scripting",
+    deps = [":lib"],
+)
+
+cc_binary(
+    name = "host",
+    srcs = ["host.c"],
+    deps = [":scripting"],
+)
+
+py_standalone_shared_library(
+    name = "scripting_shared",
+    deps = [":lib"],
+)
 """
 
 CONSUMER_FILES = {
@@ -83,6 +105,23 @@ CONSUMER_FILES = {
     "test/__init__.py": "",
     "test/leakers/__init__.py": "",
     "test/leakers/README.txt": "the consumer's own test data\n",
+    "host.c": """\
+#include <rules_py_standalone/embed.h>
+#include <stdio.h>
+
+int main(void) {
+    rps_embed_config config = RPS_EMBED_CONFIG_INIT;
+    rps_embed_result result;
+    if (rps_embed_configure(&config) != RPS_EMBED_OK ||
+        rps_embed_call("greet", "greeting", NULL, 0, &result) != RPS_EMBED_OK) {
+        fputs(rps_embed_last_error(), stderr);
+        return 1;
+    }
+    printf("host: %s\\n", result.data);
+    rps_embed_result_free(&result);
+    return rps_embed_finalize() == RPS_EMBED_OK ? 0 : 1;
+}
+""",
 }
 
 MODULE = """\
@@ -201,6 +240,18 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> No
     assert tour.returncode == 0 and "multiprocessing forkserver: [0, 1, 4, 9, 16]" in tour.stdout, tour.stderr
     resources = subprocess.run([examples / "resources/resources_example"], capture_output=True, text=True, timeout=60)
     assert "greeting: Hello from package data!" in resources.stdout, resources.stderr
+
+    # Embedding from the consumer's own cc_binary, the module's example, and the shared object.
+    done = consumer.bazel("run", "//:host")
+    assert done.stdout == "host: hello from a consumer\n"
+    done = consumer.bazel("run", "@rules_py_standalone//examples/embed", "--", "one")
+    assert "greeter.greet -> Hello, C++! Hello, C++!" in done.stdout
+    consumer.bazel("build", "//:scripting_shared")
+    shared = bin_dir / "libscripting_shared.so"
+    with shared.open("rb") as file:
+        exported = [symbol.name for symbol in ELFFile(file).get_section_by_name(".dynsym").iter_symbols()
+                    if symbol["st_shndx"] != "SHN_UNDEF" and symbol.name]
+    assert sorted(exported) == EMBED_API
 
     # Bad input fails with messages that say what and where.
     failed = consumer.bazel("build", "//:no_main", expect_failure=True)
