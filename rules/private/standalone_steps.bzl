@@ -71,7 +71,10 @@ def collect_inputs(ctx, main):
         fail(("%s: deps contain compiled extension modules, which a standalone binary cannot load yet " +
               "(it links its C code statically and loads nothing from disk): %s") % (ctx.label, ", ".join(extensions[:5])))
     data_files = [f for f in runfiles if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
-    main_dir = runfiles_path(ctx, main).rpartition("/")[0] if main else ctx.workspace_name + "/" + ctx.label.package
+    # Without a main module the first root is the target's package, in the target's repository
+    # (a library of another repository, such as @rules_py_standalone//examples/embed, too).
+    package_dir = "/".join([p for p in [ctx.label.workspace_name or ctx.workspace_name, ctx.label.package] if p])
+    main_dir = runfiles_path(ctx, main).rpartition("/")[0] if main else package_dir
     roots = [main_dir] + depset(transitive = imports).to_list()
     repos = {}
     for f in sources + data_files + ctx.files.data:
