@@ -344,6 +344,13 @@ def _entry_part(table: str, name: str, origin: str, wheels: dict[str, str]) -> t
     return APPLICATION, top
 
 
+def _payload_kind(table: str, flags: int) -> str:
+    """What a payload is, for the tooltips."""
+    if table == "modules":
+        return "extension modules (shared objects)" if flags & resources.EXTENSION else "bytecode and sources"
+    return {"resources": "package data", "metadata": "distribution metadata", "libraries": "vendored libraries"}[table]
+
+
 def attribute_resources(blob: bytes, report: dict, origin: str) -> list[Part]:
     """Parts for the packed resources: each entry's stored payloads (a payload two entries share
     counts once), the index, and the alignment padding between payloads."""
@@ -375,7 +382,7 @@ def attribute_resources(blob: bytes, report: dict, origin: str) -> list[Part]:
                     seen.add(offset)
                     sizes[key] += length
                     stored += length
-                    counts[key][table] += length
+                    counts[key][_payload_kind(table, record.flags)] += length
     index_end = resources.HEADER.unpack_from(blob)[11]  # the header's index_end
     parts = [Part(group, name, size, _detail(counts[(group, name)])) for (group, name), size in sizes.items()]
     parts.append(Part(OVERHEAD, "resources index", index_end, "packed resources: header, entry tables, names"))
