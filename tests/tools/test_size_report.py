@@ -321,3 +321,64 @@ def test_a_map_of_another_link_is_refused(inputs, capsys, tmp_path):
     assert _main(inputs) == 1
     err = capsys.readouterr().err
     assert "the link map does not describe" in err, err
+
+
+_CLASSIFY_MAP = """\
+             VMA              LMA     Size Align Out     In      Symbol
+            1000             1000     1000    16 .text
+            1000             1000       10     1         bazel-out/bin/app/_objs/app/main.pic.o:(.text)
+            1010             1010      100     1         external/dist/python/build/lib/libpython3.13.a(pylifecycle.o):(.text)
+            1110             1110       20     1         external/dist/python/build/lib/libpython3.13.a(_ssl.o):(.text)
+            1130             1130       40     1         external/dist/python/build/lib/libpython3.13.a(_hashopenssl.o):(.text)
+            1170             1170      200     1         hidden/build/lib/libcrypto.a(digest.o):(.text)
+            1370             1370        8     1         /tmp/sandbox/zig-cache/o/1/crt1.o:(.text)
+            1378             1378        8     1         external/zig/libm_forward/libm_forward.o:(.text)
+            1380             1380       30     1         external/dist/python/build/core/ceval.o:(.text)
+            2000             2000      100    16 .rodata
+            2000             2000       50     1         <internal>:(.rodata.str1.1)
+            2050             2050       40    16         bazel-out/bin/app/app.rps/resources.o:(.rodata.rps_resources)
+            3000             3000       20     8 .rela.dyn
+            3000             3000       20     8         <internal>:(.rela.dyn)
+            4000             4000      100    64 .bss
+            4000             4000      100     1         bazel-out/bin/app/_objs/app/main.pic.o:(.bss)
+"""
+
+
+def test_linked_code_is_attributed_by_who_needs_it(monkeypatch):
+    symbols = {
+        "bazel-out/bin/app/_objs/app/main.pic.o": _node(["main"], ["Py_Main", "PyInit__ssl"]),
+        "external/dist/python/build/lib/libpython3.13.a(pylifecycle.o)": _node(["Py_Main"], ["_PyEval"]),
+        "external/dist/python/build/lib/libpython3.13.a(_ssl.o)": _node(["PyInit__ssl"], ["EVP_md5"]),
+        "external/dist/python/build/lib/libpython3.13.a(_hashopenssl.o)": _node(["PyInit__hashlib"], ["EVP_md5"]),
+        "hidden/build/lib/libcrypto.a(digest.o)": _node(["EVP_md5"]),
+        "external/dist/python/build/core/ceval.o": _node(["_PyEval"]),
+    }
+    read = []
+
+    def archive_members(path):
+        read.append(path)
+        return {key[len(path) + 1:-1]: key.encode() for key in symbols if key.startswith(path + "(")}
+
+    monkeypatch.setattr(size_report, "archive_members", archive_members)
+    monkeypatch.setattr(size_report, "_object_symbols", lambda data: symbols[data.decode()])
+    monkeypatch.setattr(size_report, "_file_symbols", lambda path: symbols.get(path, _node()))
+    dist = type("Dist", (), {"core_static_lib": "build/lib/libpython3.13.a"})()
+    link_map = size_report.parse_link_map(_CLASSIFY_MAP, "m")
+    parts, blob_inputs = size_report.attribute_code(link_map, dist, ["external/dist/python", "hidden"],
+                                                    {".text", ".rodata", ".rela.dyn"})
+    found = {(p.group, p.name): p.size for p in parts}
+    assert found == {
+        (size_report.RUNTIME, "rules_py_standalone runtime (C)"): 0x10,
+        (size_report.INTERPRETER, "CPython core (libpython)"): 0x100 + 0x30,
+        (size_report.EXTENSIONS, "_ssl"): 0x20,
+        (size_report.EXTENSIONS, "_hashlib"): 0x40,
+        (size_report.EXTENSIONS, "shared by _hashlib, _ssl"): 0x200,
+        (size_report.RUNTIME, "C runtime (zig)"): 0x10,
+        (size_report.OVERHEAD, "merged C strings, constants"): 0x50,
+        (size_report.OVERHEAD, "dynamic linking tables"): 0x20,
+    }
+    assert [i.source for i in blob_inputs] == ["bazel-out/bin/app/app.rps/resources.o"]
+    core = next(p for p in parts if p.name == "CPython core (libpython)")
+    assert "pylifecycle.o: 256 bytes" in core.detail and "ceval.o: 48 bytes" in core.detail
+    assert sorted(set(read)) == ["external/dist/python/build/lib/libpython3.13.a", "hidden/build/lib/libcrypto.a"]
+    assert "/tmp" not in "".join(p.detail for p in parts)

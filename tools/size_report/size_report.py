@@ -186,10 +186,11 @@ def _file_symbols(path: str) -> _ObjectSymbols | None:
         raise SizeReportError(f"cannot read the object {path} that the link map names: {e}") from None
 
 
-def _is_toolchain_file(source: str) -> bool:
+def _is_toolchain_file(source: str, distribution_prefixes: tuple[str, ...]) -> bool:
     """zig's C runtime (crt1.o, libc_nonshared.a, compiler_rt: built in zig's cache, an absolute
-    path) and the toolchain's own objects (libm_forward.o, from an external repository)."""
-    return source.startswith("/") or source.startswith("external/")
+    path) and the toolchain's own objects (libm_forward.o, from an external repository); a
+    python-build-standalone distribution is an external repository too, but not the toolchain's."""
+    return not source.startswith(distribution_prefixes) and (source.startswith("/") or source.startswith("external/"))
 
 
 def owners_of(nodes: dict[str, _ObjectSymbols], roots: Iterable[str]) -> dict[str, set[str]]:
@@ -243,7 +244,7 @@ def attribute_code(link_map: LinkMap, dist: python_json.Distribution, library_di
     archives: dict[str, dict[str, bytes]] = {}
     for item in link_map.inputs:
         source = item.source
-        if source in nodes or source == "<internal>" or _is_toolchain_file(source):
+        if source in nodes or source == "<internal>" or _is_toolchain_file(source, prefixes):
             continue
         member = _ARCHIVE_MEMBER.match(source)
         if member:
@@ -284,7 +285,7 @@ def attribute_code(link_map: LinkMap, dist: python_json.Distribution, library_di
             else:
                 key = (OVERHEAD, f"linker-made {item.section}")
             where = item.section
-        elif _is_toolchain_file(source):
+        elif _is_toolchain_file(source, prefixes):
             key = (RUNTIME, "C runtime (zig)")  # crt1.o, libc_nonshared.a, compiler_rt, libm_forward.o
             where = os.path.basename(archive or source)
         elif source in roots:
