@@ -11,7 +11,9 @@
 
 `bazel build //pkg:app` gives one executable file, `bazel run //pkg:app -- args` runs it. The
 module report of what was packed, and why, is the `module_report` output group
-(`bazel build //pkg:app --output_groups=module_report`). Attributes: see
+(`bazel build //pkg:app --output_groups=module_report`); what each part costs in the
+executable is the `size_report` output group (`--output_groups=+size_report`: app.size.svg, a
+treemap, and app.size.txt; docs/size_report.md). Attributes: see
 rules/private/py_standalone_binary.bzl or docs/rules.md.
 
 `py_standalone_library` (for a cc_binary's deps) and `py_standalone_shared_library` (one .so)

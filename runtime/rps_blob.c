@@ -49,7 +49,7 @@ typedef struct {
 static const unsigned char *blob;
 static uint64_t blob_size;
 static table_t tables[TABLE_COUNT];
-static char error[256];
+#define ERROR_SIZE 256
 
 static uint32_t u32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -57,10 +57,10 @@ static uint32_t u32(const unsigned char *p) {
 
 static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
-static int fail(const char *what, uint64_t offset) {
-    snprintf(error, sizeof error, "corrupt packed resources: %s (at offset %llu)", what,
-             (unsigned long long)offset);
-    return -1;
+/* Formats the failed check into `error`; returns it. */
+static const char *fail(char *error, const char *what, uint64_t offset) {
+    snprintf(error, ERROR_SIZE, "corrupt packed resources: %s (at offset %llu)", what, (unsigned long long)offset);
+    return error;
 }
 
 static int compare(const unsigned char *a, uint32_t alen, const unsigned char *b, uint32_t blen) {
@@ -68,39 +68,36 @@ static int compare(const unsigned char *a, uint32_t alen, const unsigned char *b
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-const char *rps_blob_check(const unsigned char *data, uint64_t size) {
-    blob = data;
-    blob_size = size;
-    if (size < HEADER_SIZE) return fail("shorter than the header", 0), error;
-    if (memcmp(data, MAGIC, 8) != 0) return fail("bad magic", 0), error;
+/* The checks of docs/resources-format.md ("What a reader must check") on any bytes: NULL when
+ * they pass (the tables filled in, `verified` left to the caller), else `error`, naming the check. */
+static const char *check_index(const unsigned char *data, uint64_t size, table_t *out, char *error) {
+    if (size < HEADER_SIZE) return fail(error, "shorter than the header", 0);
+    if (memcmp(data, MAGIC, 8) != 0) return fail(error, "bad magic", 0);
     if (u32(data + 8) != FORMAT_VERSION) {
-        snprintf(error, sizeof error,
-                 "packed resources format version %u is not supported (this runtime reads version %d)",
+        snprintf(error, ERROR_SIZE, "packed resources format version %u is not supported (this runtime reads version %d)",
                  u32(data + 8), FORMAT_VERSION);
         return error;
     }
-    if (u32(data + 12) != HEADER_SIZE) return fail("bad header_size", 12), error;
-    if (u64(data + 16) != size) return fail("blob_size differs from the linked size", 16), error;
-    if (u32(data + 56) != 0) return fail("reserved header flags set", 56), error;
-    if (u64(data + 72) != 0) return fail("reserved header bytes set", 72), error;
+    if (u32(data + 12) != HEADER_SIZE) return fail(error, "bad header_size", 12);
+    if (u64(data + 16) != size) return fail(error, "blob_size differs from the linked size", 16);
+    if (u32(data + 56) != 0) return fail(error, "reserved header flags set", 56);
+    if (u64(data + 72) != 0) return fail(error, "reserved header bytes set", 72);
     uint32_t strings = u32(data + 48), index_end = u32(data + 52);
     if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
-        return fail("strings_offset/index_end out of range", 48), error;
+        return fail(error, "strings_offset/index_end out of range", 48);
     static const unsigned char zero[4] = {0, 0, 0, 0};
     unsigned long crc = crc32(0, data, 60);
     crc = crc32(crc, zero, 4);
     crc = crc32(crc, data + 64, index_end - 64);
-    if ((uint32_t)crc != u32(data + 60)) return fail("index CRC-32 mismatch", 60), error;
+    if ((uint32_t)crc != u32(data + 60)) return fail(error, "index CRC-32 mismatch", 60);
     uint64_t tables_end = HEADER_SIZE;
     for (int t = 0; t < TABLE_COUNT; t++) {
         uint32_t offset = u32(data + TABLE_FIELDS[t]), count = u32(data + TABLE_FIELDS[t] + 4);
         uint64_t end = (uint64_t)offset + (uint64_t)count * ENTRY_SIZE;
-        if (offset < tables_end || end > strings) return fail("entry table outside the index", TABLE_FIELDS[t]), error;
+        if (offset < tables_end || end > strings) return fail(error, "entry table outside the index", TABLE_FIELDS[t]);
         tables_end = end;
-        tables[t].records = data + offset;
-        tables[t].count = count;
-        tables[t].verified = PyMem_RawCalloc(count ? count : 1, 1);
-        if (!tables[t].verified) return "out of memory";
+        out[t].records = data + offset;
+        out[t].count = count;
         const unsigned char *previous = NULL;
         uint32_t previous_len = 0;
         for (uint32_t i = 0; i < count; i++) {
@@ -108,24 +105,37 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
             uint64_t at = (uint64_t)(r - data);
             uint32_t name = u32(r), name_len = u32(r + 4);
             if (name_len == 0 || name < strings || (uint64_t)name + name_len > index_end)
-                return fail("entry name outside the string area", at), error;
+                return fail(error, "entry name outside the string area", at);
             for (int k = 0; k < 2; k++) {
                 uint32_t start = u32(r + 8 + 8 * k), length = u32(r + 12 + 8 * k);
                 if (length && (start < index_end || (uint64_t)start + length > size))
-                    return fail("entry payload outside the blob", at), error;
+                    return fail(error, "entry payload outside the blob", at);
             }
             uint32_t flags = u32(r + 24);
             if ((flags & ~KNOWN_FLAGS) || (t != RPS_TABLE_MODULES && flags))
-                return fail("reserved entry flag bits set", at + 24), error;
+                return fail(error, "reserved entry flag bits set", at + 24);
             if ((flags & FLAG_COMPRESSED) && ((flags & FLAG_NAMESPACE) || u32(r + 12) < 4))
-                return fail("compressed entry without a length", at + 24), error;
+                return fail(error, "compressed entry without a length", at + 24);
             if ((flags & FLAG_EXTENSION) && (flags & (FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED)))
-                return fail("extension entry with namespace, source or compressed flags", at + 24), error;
+                return fail(error, "extension entry with namespace, source or compressed flags", at + 24);
             if (previous && compare(previous, previous_len, data + name, name_len) >= 0)
-                return fail("entry names not strictly increasing", at), error;
+                return fail(error, "entry names not strictly increasing", at);
             previous = data + name;
             previous_len = name_len;
         }
+    }
+    return NULL;
+}
+
+const char *rps_blob_check(const unsigned char *data, uint64_t size) {
+    static char error[ERROR_SIZE];
+    const char *problem = check_index(data, size, tables, error);
+    if (problem) return problem;
+    blob = data;
+    blob_size = size;
+    for (int t = 0; t < TABLE_COUNT; t++) {
+        tables[t].verified = PyMem_RawCalloc(tables[t].count ? tables[t].count : 1, 1);
+        if (!tables[t].verified) return "out of memory";
     }
     return NULL;
 }
@@ -480,7 +490,21 @@ static PyObject *blob_stamp(PyObject *self, PyObject *unused) {
     return result;
 }
 
+/* check_index(buffer) -> None | str: the start-up checks on other bytes (the differential fuzz
+ * test drives the C checks with them; the executable's own blob is not touched). */
+static PyObject *blob_check_index(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    table_t scratch[TABLE_COUNT];
+    char error[ERROR_SIZE];
+    const char *problem = check_index(view.buf, (uint64_t)view.len, scratch, error);
+    PyBuffer_Release(&view);
+    if (!problem) Py_RETURN_NONE;
+    return PyUnicode_FromString(problem);
+}
+
 static PyMethodDef methods[] = {
+    {"check_index", blob_check_index, METH_O, "check_index(buffer) -> None | the failed check's message"},
     {"stamp", blob_stamp, METH_NOARGS, "stamp() -> {key: value} of the build's workspace status (docs/releases.md)"},
     {"find", (PyCFunction)(void (*)(void))blob_find, METH_FASTCALL, "find(table, name) -> (index, flags) | None"},
     {"code", blob_code, METH_O, "code(index) -> the module's code object"},

@@ -6,7 +6,9 @@ The steps, each one action (tools/ has one module per step):
   3. emit: wrap the packed resources in an object file;
   4. link_plan: linker inputs and extension inittab from the distribution's PYTHON.json;
   5. compile the C runtime and link everything with the target platform's C/C++ toolchain;
-  6. audit the executable (a validation action).
+  6. audit the executable (a validation action);
+  7. size_report, only in its output group: a second link for the linker's map, then a treemap
+     and a table of what each part costs in the executable (tools/size_report).
 The steps are shared with py_standalone_library (rules/private/standalone_steps.bzl).
 A binary whose wheels have extension modules exports the C API (-rdynamic) and links the
 toolchain's copies of the static libraries whose symbols are hidden (tools/hide_symbols, made
@@ -15,7 +17,7 @@ once per distribution), so that it exports nothing else.
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("//rules/private:stamp.bzl", "stamping")
-load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "is_identifier", "pack_resources", "plan_link", "version_transition")
+load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "is_identifier", "link_map", "pack_resources", "plan_link", "size_report", "version_transition")
 load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS")
 
 # The generated main module of console_script / entry_point binaries (tools/compile).
@@ -85,22 +87,29 @@ def _py_standalone_binary_impl(ctx):
         objects = depset([blob_object, stamp_object]),
         pic_objects = depset([blob_object, stamp_object]),
     )
+    # Extension modules from wheels link against the CPython C API in the binary: export
+    # it, with all of libpython linked in (link_plan). -rdynamic exports every symbol of
+    # default visibility, so the other static libraries are linked from the toolchain's
+    # copies whose symbols are all hidden (tools/hide_symbols): only the C API is exported,
+    # and a wheel's own OpenSSL, libffi, ... never binds to the binary's (docs/pypi.md).
+    user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled_wheels else [])
+    link_inputs = [link_params, toolchain.distribution] + ([toolchain.hidden_libraries] if compiled_wheels else [])
     linked = cc_common.link(
         name = name,
         actions = ctx.actions,
         feature_configuration = feature_configuration,
         cc_toolchain = cc_toolchain,
         compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = [compiled, blob_outputs]),
-        # Extension modules from wheels link against the CPython C API in the binary: export
-        # it, with all of libpython linked in (link_plan). -rdynamic exports every symbol of
-        # default visibility, so the other static libraries are linked from the toolchain's
-        # copies whose symbols are all hidden (tools/hide_symbols): only the C API is exported,
-        # and a wheel's own OpenSSL, libffi, ... never binds to the binary's (docs/pypi.md).
-        user_link_flags = ["@" + link_params.path] + (["-rdynamic"] if compiled_wheels else []),
-        additional_inputs = [link_params, toolchain.distribution] + ([toolchain.hidden_libraries] if compiled_wheels else []),
+        user_link_flags = user_link_flags,
+        additional_inputs = link_inputs,
         output_type = "executable",
     )
     executable = linked.executable
+
+    # Only for --output_groups=+size_report: a second link that writes the linker's map.
+    objects = (compiled.pic_objects or compiled.objects) + [blob_object, stamp_object]
+    map_file = link_map(ctx, cc_toolchain, feature_configuration, objects, user_link_flags, link_inputs)
+    size_files = size_report(ctx, executable, map_file, packed.report, toolchain, objects + link_inputs, hidden_libraries = bool(compiled_wheels))
 
     # The audit gate: `bazel build` fails when the binary breaks its platform's policy.
     audit_stamp = audit(ctx, executable, name + ".audit.txt")
@@ -112,7 +121,11 @@ def _py_standalone_binary_impl(ctx):
             files = depset(outputs),
             runfiles = ctx.runfiles(outputs),
         ),
-        OutputGroupInfo(module_report = depset([packed.report]), _validation = depset([audit_stamp])),
+        OutputGroupInfo(
+            module_report = depset([packed.report]),
+            size_report = depset(size_files),
+            _validation = depset([audit_stamp]),
+        ),
         RunEnvironmentInfo(environment = ctx.attr.env),
     ]
 

@@ -4,6 +4,7 @@ Each function declares one action (or a few files) and returns what it made; the
 them together. Tools live in tools/, one module per step (the rules' docstrings list the steps).
 """
 
+load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load("@rules_python//python:defs.bzl", "PyInfo")
 load("//rules/private:target_platform.bzl", "audit_policy")
 load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
@@ -269,6 +270,85 @@ def audit(ctx, file, stamp_name, extra_args = []):
     )
     return stamp
 
+def link_map(ctx, cc_toolchain, feature_configuration, objects, user_link_flags, inputs):
+    """The linker's map of the executable, for the size report (tools/size_report).
+
+    zig's linker writes its map only to standard output (`--print-map`; zig cc refuses lld's
+    `--Map=<file>`), which cc_common.link cannot redirect. So this is a second link with the
+    executable's command line, run only when the size_report output group is asked for: the
+    executable's own link stays as it is. tools/size_report checks that every loaded section
+    of the executable has the address and size the map gives it.
+
+    Args:
+      ctx: the rule context.
+      cc_toolchain, feature_configuration: the executable link's.
+      objects: the object files, in the executable link's order.
+      user_link_flags: the executable link's user_link_flags.
+      inputs: the executable link's additional inputs (link params, distribution, ...).
+
+    Returns:
+      the map File.
+    """
+    name = ctx.label.name
+    map_file = ctx.actions.declare_file(name + ".rps/link.map")
+    relinked = ctx.actions.declare_file(name + ".rps/linked_for_map")
+    variables = cc_common.create_link_variables(
+        cc_toolchain = cc_toolchain,
+        feature_configuration = feature_configuration,
+        user_link_flags = user_link_flags,
+        is_using_linker = True,
+        is_linking_dynamic_library = False,
+        # Strips as the executable's link does (--strip; fastbuild: -Wl,-S).
+        must_keep_debug = False,
+    )
+    action = ACTION_NAMES.cpp_link_executable
+    args = ctx.actions.args()
+    args.add(map_file)
+    args.add(cc_common.get_tool_for_action(feature_configuration = feature_configuration, action_name = action))
+    args.add("-o", relinked)
+    args.add_all(objects)
+    args.add_all(cc_common.get_memory_inefficient_command_line(feature_configuration = feature_configuration, action_name = action, variables = variables))
+    args.add("-Wl,--print-map")
+    ctx.actions.run_shell(
+        outputs = [map_file, relinked],
+        inputs = depset(objects + inputs, transitive = [cc_toolchain.all_files]),
+        command = 'map="$1"; shift; "$@" > "$map"',
+        arguments = [args],
+        env = cc_common.get_environment_variables(feature_configuration = feature_configuration, action_name = action, variables = variables),
+        mnemonic = "PyStandaloneLinkMap",
+        progress_message = "Linking %{label} again for its linker map",
+    )
+    return map_file
+
+def size_report(ctx, executable, link_map_file, module_report, toolchain, linked_files, hidden_libraries):
+    """size_report: what each part of the program costs in the executable (tools/size_report).
+
+    linked_files: the objects and archives the map names (it reads their symbols).
+    hidden_libraries: whether the link took tools/hide_symbols' copies of the libraries.
+    Returns [<name>.size.svg (a treemap), <name>.size.txt (the same numbers as a table)]."""
+    name = ctx.label.name
+    svg = ctx.actions.declare_file(name + ".size.svg")
+    text = ctx.actions.declare_file(name + ".size.txt")
+    args = ctx.actions.args()
+    args.add("--executable", executable)
+    args.add("--link-map", link_map_file)
+    args.add("--module-report", module_report)
+    args.add("--python-json", toolchain.python_json)
+    if hidden_libraries:
+        args.add("--library-dir", toolchain.hidden_libraries.path)
+    args.add("--title", ("@" + ctx.label.workspace_name if ctx.label.workspace_name else "") + "//%s:%s" % (ctx.label.package, ctx.label.name))
+    args.add("--svg", svg)
+    args.add("--text", text)
+    ctx.actions.run(
+        outputs = [svg, text],
+        inputs = [executable, link_map_file, module_report, toolchain.distribution] + linked_files,
+        executable = ctx.executable._size_report,
+        arguments = [args],
+        mnemonic = "PyStandaloneSizeReport",
+        progress_message = "Writing the size report of %{label}",
+    )
+    return [svg, text]
+
 # The module attributes of every standalone rule (what is packed and how), and the tools.
 MODULE_ATTRS = {
     "allowed_libraries": attr.string_list(
@@ -338,6 +418,7 @@ MODULE_ATTRS = {
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
     "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_runtime_hdrs": attr.label(default = "//runtime:headers"),
+    "_size_report": attr.label(default = "//tools/size_report", executable = True, cfg = "exec"),
     "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
     "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
 }

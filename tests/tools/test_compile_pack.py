@@ -103,6 +103,36 @@ def test_prune_keeps_what_imports_reach(tmp_path, stdlib):
     assert reasons["re"] == "imported by json.decoder"
 
 
+def test_prune_follows_the_stdlibs_lazy_imports_of_plain_modules_only(tmp_path):
+    lib = tmp_path / "lib"
+    _write(lib, {
+        # argparse's shape: gettext and the help formatter import locale and shutil when called.
+        "argparse.py": "import gettext\ndef help():\n    import shutil\n    import email.parser\n",
+        "gettext.py": "def find():\n    import locale\n",
+        "locale.py": "import encodings\n",
+        "shutil.py": "import stat\ndef unpack():\n    import tarfile\n",
+        "stat.py": "", "tarfile.py": "", "encodings/__init__.py": "",
+        "email/__init__.py": "", "email/parser.py": "",
+        # Reached by a lazy import only: its own lazy imports are not followed.
+        "quiet.py": "def f():\n    import loud\n", "loud.py": "",
+        "user.py": "def f():\n    import quiet\n",
+    })
+    stdlib = tmp_path / "stdlib.bundle"
+    assert compile_tool.main(["--stdlib", str(lib), "--out", str(stdlib), "--jobs", "1"]) == 0
+    manifest = _app(tmp_path, {"main.py": "import argparse, user\n"})
+    bundle = tmp_path / "app.bundle"
+    compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)])
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--prune")
+    assert code == 0
+    reasons = {m["name"]: m["reason"] for m in json.loads(report.read_text())["modules"]}
+    assert reasons["locale"] == "imported inside a function of gettext"
+    assert reasons["shutil"] == "imported inside a function of argparse"
+    assert reasons["stat"] == "imported by shutil"  # a lazily imported module's top-level imports
+    assert reasons["quiet"] == "imported inside a function of user"
+    # Not followed: into packages, and the lazy imports of lazily imported modules.
+    assert not {"email", "email.parser", "tarfile", "loud"} & set(reasons)
+
+
 def test_stdlib_include_re_adds_tests_and_keeps_invalid_sources(tmp_path, stdlib):
     bundle = tmp_path / "app.bundle"
     compile_tool.main(["--manifest", str(_app(tmp_path, {"main.py": ""})), "--out", str(bundle)])

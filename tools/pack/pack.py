@@ -173,18 +173,32 @@ def select(stdlib: dict, app: dict, *, excludes: list[str], includes: list[str],
 
 
 def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list[str]) -> tuple[dict[str, str], set[str]]:
-    """Stdlib modules reachable by import statements from the application and runtime roots
-    (all of the application's import statements; the stdlib's outside function bodies), and
-    every name those statements import (extension modules among them)."""
+    """Stdlib modules reachable by import statements from the application and runtime roots, and
+    every name those statements import (extension modules among them).
+
+    All of the application's import statements are followed; of a stdlib module's, those outside
+    function bodies, and those inside them that name a plain top-level module (argparse's gettext
+    imports locale, its help formatter shutil, on ordinary calls) when the application reaches that
+    stdlib module by top-level imports. A lazily imported module brings only its own top-level
+    imports, and none lead into packages, where the optional features live (unittest, asyncio,
+    email, xml, ...): following every lazy import would pack most of the stdlib."""
     reasons: dict[str, str] = {}
     queue: list[str] = []
     imported: set[str] = set()
+    lazily_reached: set[str] = set()  # only their top-level imports are followed
 
-    def reach(name: str, reason: str) -> None:
+    def reach(name: str, reason: str, lazily: bool) -> None:
         for candidate in list(_parents(name)) + [name]:
             imported.add(candidate)
-            if candidate in modules and candidate not in reasons:
+            if candidate not in modules:
+                continue
+            if candidate not in reasons:
                 reasons[candidate] = reason
+                queue.append(candidate)
+                if lazily:
+                    lazily_reached.add(candidate)
+            elif not lazily and candidate in lazily_reached:
+                lazily_reached.discard(candidate)
                 queue.append(candidate)
 
     for name, entry in modules.items():
@@ -192,15 +206,30 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
             reasons[name] = "application"
             queue.append(name)
         elif _matches(name, RUNTIME_ROOTS) or _matches(name, includes):
-            reach(name, "runtime root" if _matches(name, RUNTIME_ROOTS) else "stdlib_include")
+            # The runtime's roots serve every program: their lazy imports are not followed.
+            root = _matches(name, RUNTIME_ROOTS)
+            reach(name, "runtime root" if root else "stdlib_include", lazily=bool(root))
     while queue:
         name = queue.pop()
         _, flags, code, _, _, _ = modules[name]
         if not code or flags & resources.EXTENSION:
             continue
         is_package = bool(flags & resources.PACKAGE)
-        for imported_name in imports_of(marshal.loads(code), name, is_package, functions=name not in stdlib_names and name not in _RUNTIME_MODULES):
-            reach(imported_name, f"imported by {name}")
+        module_code = marshal.loads(code)
+        lazily = name in lazily_reached or name in _RUNTIME_MODULES
+        if name not in stdlib_names and name not in _RUNTIME_MODULES:
+            for imported_name in imports_of(module_code, name, is_package):
+                reach(imported_name, f"imported by {name}", lazily=False)
+            continue
+        top_level = set(imports_of(module_code, name, is_package, functions=False))
+        for imported_name in sorted(top_level):
+            reach(imported_name, f"imported by {name}", lazily)
+        if lazily:
+            continue
+        for imported_name in sorted(set(imports_of(module_code, name, is_package)) - top_level):
+            entry = modules.get(imported_name)
+            if "." not in imported_name and entry is not None and not entry[1] & resources.PACKAGE:
+                reach(imported_name, f"imported inside a function of {name}", lazily=True)
     return reasons, imported
 
 
