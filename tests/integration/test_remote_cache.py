@@ -182,6 +182,8 @@ def _wipe_all(tmp_path: Path) -> None:
     for child in tmp_path.iterdir():
         if child.is_dir() and not child.is_symlink():
             _wipe(child)
+        else:
+            child.unlink()
 
 
 def _build(checkout: Path, output_root: Path, cache_url: str, log: Path, *flags: str) -> tuple[Path, float]:
@@ -236,13 +238,16 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         nested_bazel.copy_checkout(repo, first)
         # 1. Seed: the toolchain's actions through nginx from the shared disk cache (from scratch:
         # built here and uploaded), the per-binary ones kept off the cache.
+        phase = time.monotonic()
         with nginx_cache(nginx, server, seed=seed) as url:
             _, times["seed"] = _build(first, tmp_path / "output_root_seed", url, tmp_path / "seed.json",
                                       f"--modify_execution_info={PER_BINARY}=+no-remote-cache")
         seeded, seed_uploads = _requests(server / "seed_access.log", "GET"), _requests(server / "access.log", "PUT")
         _wipe(tmp_path / "output_root_seed")
+        times["seed phase"] = time.monotonic() - phase
 
         # 2. The first clone: the per-binary actions run and are uploaded.
+        phase = time.monotonic()
         (server / "access.log").unlink(missing_ok=True)
         with nginx_cache(nginx, server) as url:
             binary, times["first"] = _build(first, tmp_path / "output_root_1", url, tmp_path / "first.json")
@@ -259,8 +264,10 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         uploads = _requests(server / "access.log", "PUT")
         assert uploads, "the first clone uploaded nothing: no PUT in nginx's access log"
         _wipe(tmp_path / "output_root_1")
+        times["first phase"] = time.monotonic() - phase
 
         # 3. The second clone, elsewhere: everything from nginx.
+        phase = time.monotonic()
         nested_bazel.copy_checkout(repo, second)
         (server / "access.log").unlink(missing_ok=True)
         with nginx_cache(nginx, server) as url:
@@ -276,12 +283,15 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         assert run.returncode == 0 and run.stdout == EXPECTED_OUTPUT, (
             f"the second clone's binary: exit {run.returncode}, stdout {run.stdout!r}, stderr {run.stderr[-2000:]!r}")
         assert second_bytes == first_bytes, "the second clone's binary differs from the first's"
+        times["second phase"] = time.monotonic() - phase
         with capsys.disabled():
             print(f"\nremote cache: seed build {times['seed']:.0f} s ({seeded} entries read through from the "
                   f"disk cache, {seed_uploads} uploads), first clone {times['first']:.0f} s ({ran_first} "
                   f"per-binary spawns run, {uploads} uploads), second clone {times['second']:.0f} s "
                   f"({len(spawns)} spawns, all remote cache hits: "
-                  f"{len([m for m, _, _ in spawns if per_binary.match(m)])} per-binary); "
+                  f"{len([m for m, _, _ in spawns if per_binary.match(m)])} per-binary); the three phases "
+                  f"with their servers' start and stop and the removal of their output roots "
+                  f"{times['seed phase']:.0f}, {times['first phase']:.0f} and {times['second phase']:.0f} s; "
                   f"{time.monotonic() - started:.0f} s in all")
     finally:
         _wipe_all(tmp_path)
