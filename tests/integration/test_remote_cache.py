@@ -186,6 +186,12 @@ def _wipe_all(tmp_path: Path) -> None:
             child.unlink()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_left(tmp_path: Path) -> Iterator[None]:
+    yield
+    _wipe_all(tmp_path)
+
+
 def _build(checkout: Path, output_root: Path, cache_url: str, log: Path, *flags: str) -> tuple[Path, float]:
     """Builds TARGET with the HTTP cache and no disk cache; (the binary, seconds taken). The
     Bazel server goes at the end; the output root stays for the caller to wipe."""
