@@ -6,6 +6,10 @@ version, file and sha256 from the current trixie index.
 
 strace (and its libunwind) from Debian 12, which runs on Debian 12 and 13: the standalone
 binaries' tests trace which files a binary touches.
+
+nginx from Debian 13, the HTTP (WebDAV) cache server of the remote cache test. Its WebDAV module
+is built in; it needs glibc >= 2.34, libcrypt1, libpcre2-8-0, libssl3 (3.0.0 symbols only) and
+zlib1g, all present on Debian 12 and 13 (libssl3 comes with python3 and ca-certificates).
 """
 
 _DEBIAN = "http://deb.debian.org/debian/pool/main/"
@@ -29,6 +33,7 @@ _debian_package = repository_rule(
 
 _BUILD_QEMU = 'exports_files(["usr/bin/qemu-aarch64"])\n'
 _BUILD_STRACE = 'exports_files(["usr/bin/strace"])\n'
+_BUILD_NGINX = 'exports_files(["usr/sbin/nginx"])\n'
 _BUILD_LIBUNWIND = 'filegroup(name = "libs", srcs = glob(["usr/lib/x86_64-linux-gnu/*.so*"]), visibility = ["//visibility:public"])\n'
 _BUILD_SYSROOT = 'exports_files(["usr/lib/aarch64-linux-gnu/libc.so.6"])\nfilegroup(name = "sysroot", srcs = glob(["usr/**"]), visibility = ["//visibility:public"])\n'
 
@@ -68,11 +73,18 @@ def debian_test_debs():
         _BUILD_LIBUNWIND,
     )
 
+    _deb(
+        "rps_test_nginx",
+        "n/nginx/nginx_1.26.3-3+deb13u10_amd64.deb",
+        "222f1f296cb91a67323fdca0e37c4f34a7be78d14de043f15b2f76acdd8750a9",
+        _BUILD_NGINX,
+    )
+
 def _test_debs_impl(module_ctx):
     debian_test_debs()
     return module_ctx.extension_metadata(reproducible = True)
 
 test_debs = module_extension(
     implementation = _test_debs_impl,
-    doc = "Debian packages for tests: qemu-user and arm64 glibc (aarch64 smoke test), strace.",
+    doc = "Debian packages for tests: qemu-user and arm64 glibc (aarch64 smoke test), strace, nginx.",
 )

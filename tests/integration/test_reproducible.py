@@ -21,7 +21,6 @@ byte, and no output may hold either checkout's or output base's path.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -46,8 +45,7 @@ MUST_RUN = {"PyStandaloneCompile", "PyStandaloneCompileStdlib", "PyStandalonePac
 # and are not part of a release.
 _SKIPPED_SUFFIXES = (".runfiles_manifest",)
 
-_PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
-               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+_PASSED_ENV = nested_bazel.PASSED_ENV
 
 # (directory of the checkout under the test's tmp dir, TZ, LANG, umask, PYTHONHASHSEED)
 VARIANTS = [
@@ -60,21 +58,7 @@ _repo_root = nested_bazel.repo_root
 _bazel = nested_bazel.bazel
 
 
-def copy_checkout(source: Path, dest: Path) -> None:
-    """The files git knows of (tracked, and new ones not ignored), as a fresh clone would have
-    them plus uncommitted changes; no bazel-* links, no .git."""
-    listed = subprocess.run(["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            capture_output=True, check=False)
-    if listed.returncode != 0:
-        pytest.fail(f"cannot list the files of the checkout {source} with git: {listed.stderr.decode()[-400:]}")
-    dest.mkdir(parents=True)
-    for rel in sorted(set(listed.stdout.decode().split("\0")) - {""}):
-        src = source / rel
-        if not src.exists() and not src.is_symlink():
-            continue  # deleted but not yet committed
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target, follow_symlinks=False)
+copy_checkout = nested_bazel.copy_checkout
 
 
 def output_files(root: Path, subdirs: list[str]) -> dict[str, Path]:
@@ -147,15 +131,7 @@ def leaks(files: dict[str, Path], paths: list[Path]) -> list[str]:
 def executed_mnemonics(log: Path) -> tuple[set[str], set[str]]:
     """From Bazel's JSON execution log: (mnemonics of spawns that ran, of spawns taken from a cache)."""
     ran, cached = set(), set()
-    decoder = json.JSONDecoder()
-    text = log.read_text()
-    pos = 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        entry, pos = decoder.raw_decode(text, pos)
+    for entry in nested_bazel.spawns(log):
         mnemonic = entry.get("mnemonic", "")
         if entry.get("remoteCacheHit") or entry.get("cacheHit") or "cache hit" in entry.get("runner", ""):
             cached.add(mnemonic)
@@ -173,17 +149,10 @@ def _copy_checkouts(repo: Path, tmp: Path) -> None:
 def action_keys(log: Path) -> dict[str, tuple[str, str]]:
     """From Bazel's JSON execution log: first output -> (mnemonic, action digest) of each spawn."""
     keys = {}
-    decoder = json.JSONDecoder()
-    text = log.read_text()
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return keys
-        entry, pos = decoder.raw_decode(text, pos)
+    for entry in nested_bazel.spawns(log):
         outputs = entry.get("listedOutputs") or [""]
         keys[outputs[0]] = (entry.get("mnemonic", ""), (entry.get("digest") or {}).get("hash", ""))
+    return keys
 
 
 def _build(tmp: Path, index: int, extra: list[str], targets: list[str],
@@ -242,8 +211,7 @@ def _compare(builds: list[tuple[Path, Path, Path]], subdirs: list[str]) -> None:
 
 
 def _shared_caches() -> list[str]:
-    # The caches tools/bazel and .bazelrc use (a test's HOME is not the user's).
-    cache = Path(os.environ.get("RULES_PY_STANDALONE_CACHE") or Path.home() / ".cache/rules_py_standalone")
+    cache = nested_bazel.shared_cache()
     return [f"--disk_cache={cache}/disk_cache", f"--repository_cache={cache}/repository_cache"]
 
 
