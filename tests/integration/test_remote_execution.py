@@ -13,7 +13,7 @@ downloads, not actions). The execution log must then show every spawn as run by 
 runner, none from a cache; when the build fails, the message names every spawn that failed
 remotely with the end of its stderr.
 
-About 35 minutes on 2 cores (CPython is built remotely too): `manual`, run it with the command
+About 20 minutes on 2 cores (CPython is built remotely too: 8 of them): `manual`, run it with the command
 in docs/releases.md. RPS_RBE_TARGETS (space-separated labels, with --test_env) builds other
 targets instead, e.g. //toolchains/cpython:zlib for a two-minute check of the service.
 """
@@ -103,7 +103,7 @@ def test_every_action_runs_remotely(tmp_path: Path) -> None:
                    "--remote_default_exec_properties=OSFamily=linux",
                    "--remote_timeout=3600", "--remote_download_outputs=all",
                    # One connection (at most 100 concurrent streams): with Bazel's default of
-                   # 100, gRPC's Python server (BuildGrid) cancels about half of the uploads.
+                   # 100, about half of the uploads to BuildGrid came back CANCELLED.
                    "--remote_max_connections=1",
                    f"--jobs={2 * (os.cpu_count() or 2)}",
                    f"--execution_log_json_file={log}", *targets]

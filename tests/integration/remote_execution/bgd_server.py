@@ -1,10 +1,10 @@
-"""`bgd server start CONFIG`, with one fix to BuildGrid's ByteStream Write for Bazel's client.
+"""`bgd server start CONFIG`, with BuildGrid's ByteStream Write reading its stream to the end.
 
 BuildGrid's Write returns its response as soon as it has read the request that carries
-finish_write, before the client has half-closed the stream. gRPC's Python server then resets
-the stream, and Bazel's (Java) client reports about half of its uploads as CANCELLED; its retry
-asks QueryWriteStatus, which BuildGrid does not implement, and the action fails with "errors
-during bulk transfer". Here Write reads the stream to its end before it returns.
+finish_write, before the client has half-closed the stream. Here it reads on to the end of the
+stream before it returns: a guard against the server resetting a stream the client still
+writes to. (The CANCELLED uploads seen with Bazel's default of 100 connections stopped only
+with --remote_max_connections=1: docs/releases.md, "Remote execution".)
 """
 
 import sys
