@@ -20,7 +20,6 @@ targets instead, e.g. //toolchains/cpython:zlib for a two-minute check of the se
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ import pytest
 
 from tests.integration import nested_bazel
 from tests.integration.remote_execution import service
+from tools.pypi import lock_reader
 
 TARGETS = ["//examples/hello"]
 
@@ -47,24 +47,12 @@ def make_venv(dest: Path) -> Path:
     python = _runfile("DISTRIBUTION") / "install/bin/python3"
     subprocess.run([str(python), "-m", "venv", str(dest)], check=True, capture_output=True, timeout=600)
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    env.setdefault("PIP_INDEX_URL", "https://pypi.org/simple")
+    env.setdefault("PIP_INDEX_URL", lock_reader.DEFAULT_INDEX_URL)
     done = subprocess.run([str(dest / "bin/python"), "-m", "pip", "install", "--quiet", "--require-hashes",
                            "--only-binary=:all:", "--no-deps", "-r", str(_runfile("SERVICE_LOCK"))],
                           env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"cannot install the service's requirements:\n{done.stderr[-4000:]}"
     return dest
-
-
-def read_log(log: Path) -> list[dict]:
-    """The entries of Bazel's JSON execution log (one JSON object after another)."""
-    entries, decoder, text, pos = [], json.JSONDecoder(), log.read_text(), 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return entries
-        entry, pos = decoder.raw_decode(text, pos)
-        entries.append(entry)
 
 
 def not_remote(entries: list[dict]) -> list[str]:
@@ -109,7 +97,7 @@ def test_every_action_runs_remotely(tmp_path: Path) -> None:
                    f"--execution_log_json_file={log}", *targets]
             done = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=4 * 3600)
             seconds = time.monotonic() - build_started
-            entries = read_log(log) if log.exists() else []
+            entries = list(nested_bazel.spawns(log)) if log.exists() else []
             bad = failed(entries)
             assert done.returncode == 0, (
                 f"the remote build failed after {seconds:.0f} s; spawns that failed: {bad or 'none logged'}\n"
