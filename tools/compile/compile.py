@@ -4,13 +4,13 @@ Runs on the distribution's own interpreter (the same CPython version that the bi
 so the marshalled code objects are what that interpreter loads. The output, a "bundle", is an
 intermediate file read only by `tools/pack` on the same interpreter:
 
-    marshal.dumps({"format": "rps-bundle-2", "python": sys.version_info[:2], "optimize": N,
+    marshal.dumps({"format": "rps-bundle-3", "python": sys.version_info[:2], "optimize": N,
                    "modules": [(name, flags, code, source, origin), ...],
                    "resources": [(name, data, origin), ...], "metadata": [...],
                    "libraries": [(name, data, origin, cycle_patches), ...],
                    "packages": [{"dist", "version", "wheel", "packed": {table: count}}]})
 
-`code` is `marshal.dumps(code_object)`, or for an EXTENSION module the shared object's bytes
+`code` is the code object marshalled canonically (`stable_marshal.dumps`), or for an EXTENSION module the shared object's bytes
 (its `source` is then the load list of docs/resources-format.md); flags are the module flags of
 docs/resources-format.md. A library's `cycle_patches` is the text of its entry's second payload
 (docs/resources-format.md, "libraries"), or None. Wheels (PyPI packages) are read straight from
@@ -36,6 +36,7 @@ import zipfile
 # Run as a script by the distribution's interpreter (no py_binary wrapper): the repository root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tools.collect import collect  # noqa: E402
+from tools.compile import stable_marshal  # noqa: E402
 from tools.pack import resources  # noqa: E402
 from tools.wheel import layout  # noqa: E402
 
@@ -69,7 +70,7 @@ def _compile_one(item: tuple) -> tuple[str, int, bytes, bytes | None, str]:
         raise CompileError(f"{where}: {type(e).__name__}: {e.msg}") from None
     except ValueError as e:  # e.g. NUL bytes in the source
         raise CompileError(f"{origin}: cannot compile: {e}") from None
-    return name, flags | resources.SOURCE, marshal.dumps(code), source, origin
+    return name, flags | resources.SOURCE, stable_marshal.dumps(code), source, origin
 
 
 def compile_modules(modules: list[collect.ModuleFile], optimize: int, jobs: int, strict: bool) -> list:
