@@ -13,6 +13,8 @@ executable's file size. Commands:
   pyinstaller           a PyInstaller --onefile build of the script made with the Python running
                         this benchmark (the host's); for import_stdlib, only the imports that
                         exist in that Python's stdlib
+With --parallel CASE LAUNCHES PARALLELISM, the case's commands are also timed as batches: each
+round runs LAUNCHES runs of a command, PARALLELISM at a time (wall and CPU time of the batch).
 Then, unless --no-cold, the binary, python -I and pyinstaller again with their files evicted
 from the page cache before every run (posix_fadvise DONTNEED on the executable and, for python,
 every file of its stdlib): a cold start as after a reboot, without needing root.
@@ -102,6 +104,49 @@ def run_case(commands: dict[str, list[str]], rounds: int,
     return results
 
 
+def _batch(argv: list[str], launches: int, parallelism: int) -> tuple[float, float, int]:
+    """(wall seconds, cpu seconds, largest peak RSS KiB) of `launches` runs, `parallelism` at once."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    running, started, cpu, peak = 0, 0, 0.0, 0
+    try:
+        start = time.perf_counter()
+        while started < launches or running:
+            while running < parallelism and started < launches:
+                os.posix_spawn(argv[0], argv, {"LC_ALL": "C.UTF-8"}, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+                running, started = running + 1, started + 1
+            _, status, usage = os.wait4(-1, 0)
+            running -= 1
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"benchmark command failed ({os.waitstatus_to_exitcode(status)}): {' '.join(argv)}")
+            cpu += usage.ru_utime + usage.ru_stime
+            peak = max(peak, usage.ru_maxrss)
+        wall = time.perf_counter() - start
+    finally:
+        os.close(devnull)
+    return wall, cpu, peak
+
+
+def run_parallel(commands: dict[str, list[str]], rounds: int, launches: int,
+                 parallelism: int) -> dict[str, dict[str, float]]:
+    """Times batches of launches of each command, interleaved like run_case."""
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
+    names = list(commands)
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(_batch(commands[name], launches, parallelism))
+    results = {}
+    for name, runs in samples.items():
+        walls = [r[0] * 1000 for r in runs]
+        results[name] = {
+            "wall_median_ms": statistics.median(walls), "wall_min_ms": min(walls), "wall_max_ms": max(walls),
+            "cpu_median_ms": statistics.median(r[1] * 1000 for r in runs),
+            "max_rss_mib": max(r[2] for r in runs) / 1024,
+            "size_mib": os.path.getsize(commands[name][0]) / 2**20,
+        }
+    return results
+
+
 def host_script(script: str, out: str) -> int:
     """Writes `script` keeping only the imports the running (host) Python's stdlib has."""
     kept = 0
@@ -178,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="CASE imports the pinned wheels WHEELS (comma-separated rps_pypi_<name>)")
     parser.add_argument("--wheels", nargs="+", action="append", default=[], metavar="CASE WHEEL",
                         help="CASE imports these PyPI wheels (.whl files, as the binary packs them)")
+    parser.add_argument("--parallel", nargs=3, action="append", default=[], metavar=("CASE", "LAUNCHES", "PARALLELISM"),
+                        help="also time CASE as batches of LAUNCHES runs, PARALLELISM at once (the last one given counts)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -216,6 +263,14 @@ def main(argv: list[str] | None = None) -> int:
             base = results["python -I"]["wall_median_ms"]
             for command, r in results.items():
                 print(_row(name, command, r, base))
+            batches = {case: (int(n), int(p)) for case, n, p in args.parallel}
+            if name in batches:
+                launches, parallelism = batches[name]
+                results = run_parallel({c: v for c, v in commands.items() if c != "python -I -S -c pass"},
+                                       max(3, args.rounds // 3), launches, parallelism)
+                base = results["python -I"]["wall_median_ms"]
+                for command, r in results.items():
+                    print(_row(name, f"{command}, {launches} launches, {parallelism} at once", r, base))
             if not args.no_cold:
                 cold = {c: argv for c, argv in commands.items() if c == "binary" or c == "python -I" or c.startswith("pyinstaller")}
                 files = {c: [argv[0]] + (_tree(stdlib) + [f for p in paths for f in _tree(p)] if c.startswith("python") else [])
