@@ -17,7 +17,6 @@ import random
 import re
 import struct
 import sys
-import zlib
 
 import _rps_blob
 from tools.pack import resources
@@ -69,9 +68,7 @@ def fix_crc(blob: bytearray) -> None:
         return
     index_end = struct.unpack_from("<I", blob, 52)[0]
     if 64 <= index_end <= len(blob):
-        index = bytearray(blob[:index_end])
-        struct.pack_into("<I", index, 60, 0)
-        struct.pack_into("<I", blob, 60, zlib.crc32(index))
+        struct.pack_into("<I", blob, 60, resources.index_crc(blob[:index_end]))
 
 
 def mutate(rng: random.Random, seed: bytes) -> bytes:

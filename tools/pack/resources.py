@@ -122,8 +122,14 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
         *fields[:6], strings_offset, index_end, 0, 0, *fields[6:], 0,
     ))
     index = header + records + strings
-    struct.pack_into("<I", index, _CRC_FIELD, zlib.crc32(bytes(index)))
+    struct.pack_into("<I", index, _CRC_FIELD, index_crc(index))
     return bytes(index + payloads)
+
+
+def index_crc(index: bytes) -> int:
+    """The index_crc32 field's value for `index` (bytes [0, index_end)): the CRC-32 of the index
+    with that field read as 0."""
+    return zlib.crc32(bytes(index[:_CRC_FIELD]) + b"\0\0\0\0" + bytes(index[_CRC_FIELD + 4:]))
 
 
 def _align(n: int) -> int:
@@ -175,9 +181,7 @@ class Blob:
             raise self._fail("reserved header bytes are not zero", 72)
         if not HEADER.size <= strings_offset <= index_end <= blob_size:
             raise self._fail("strings_offset/index_end out of order or out of range", 48)
-        index = bytearray(blob[:index_end])
-        struct.pack_into("<I", index, _CRC_FIELD, 0)
-        if zlib.crc32(index) != crc:
+        if index_crc(blob[:index_end]) != crc:
             raise self._fail("index CRC-32 mismatch", _CRC_FIELD)
         tables_end = HEADER.size
         for i, table in enumerate(TABLES):
