@@ -81,8 +81,10 @@ def _tree(directory: str) -> list[str]:
 
 
 def run_case(commands: dict[str, list[str]], rounds: int,
-             evict: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
-    """Times the commands interleaved; with `evict`, each run starts with its files evicted."""
+             evict: dict[str, list[str]] | None = None, measure=None) -> dict[str, dict[str, float]]:
+    """Times the commands interleaved; with `evict`, each run starts with its files evicted.
+    `measure(argv) -> (wall s, cpu s, ...)` times one sample (default: one run); with another,
+    no peak RSS is reported (the single runs measure it)."""
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for argv in commands.values():  # warm the page cache once (and fail early)
         _measure(argv)
@@ -94,14 +96,14 @@ def run_case(commands: dict[str, list[str]], rounds: int,
         for name in names[shift:] + names[:shift]:
             if evict is not None:
                 _evict(evict[name])
-            samples[name].append(_measure(commands[name]))
+            samples[name].append((measure or _measure)(commands[name]))
     results = {}
     for name, runs in samples.items():
         walls = [r[0] * 1000 for r in runs]
         results[name] = {
             "wall_median_ms": statistics.median(walls), "wall_min_ms": min(walls), "wall_max_ms": max(walls),
             "cpu_median_ms": statistics.median(r[1] * 1000 for r in runs),
-            "max_rss_mib": (_peak_rss_kib(commands[name]) or float("nan")) / 1024,
+            "max_rss_mib": float("nan") if measure else (_peak_rss_kib(commands[name]) or float("nan")) / 1024,
             "size_mib": os.path.getsize(commands[name][0]) / 2**20,
         }
     return results
@@ -131,23 +133,8 @@ def _batch(argv: list[str], launches: int, parallelism: int) -> tuple[float, flo
 def run_parallel(commands: dict[str, list[str]], rounds: int, launches: int,
                  parallelism: int) -> dict[str, dict[str, float]]:
     """Times batches of launches of each command, interleaved like run_case. No peak RSS: a
-    spawned child's ru_maxrss starts at this process's size (the single runs measure it)."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    names = list(commands)
-    for round_number in range(rounds):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(_batch(commands[name], launches, parallelism))
-    results = {}
-    for name, runs in samples.items():
-        walls = [r[0] * 1000 for r in runs]
-        results[name] = {
-            "wall_median_ms": statistics.median(walls), "wall_min_ms": min(walls), "wall_max_ms": max(walls),
-            "cpu_median_ms": statistics.median(r[1] * 1000 for r in runs),
-            "max_rss_mib": float("nan"),
-            "size_mib": os.path.getsize(commands[name][0]) / 2**20,
-        }
-    return results
+    spawned child's ru_maxrss starts at this process's size."""
+    return run_case(commands, rounds, measure=lambda argv: _batch(argv, launches, parallelism))
 
 
 def host_script(script: str, out: str) -> int:
