@@ -10,8 +10,9 @@ intermediate file read only by `tools/pack` on the same interpreter:
                    "libraries": [(name, data, origin, cycle_patches), ...],
                    "packages": [{"dist", "version", "wheel", "packed": {table: count}}]})
 
-`code` is the code object marshalled canonically (`stable_marshal.dumps`), or for an EXTENSION module the shared object's bytes
-(its `source` is then the load list of docs/resources-format.md); flags are the module flags of
+`code` is the code object marshalled canonically (`stable_marshal.dumps`), or for an EXTENSION
+module the shared object's bytes (its `source` is then the load list of
+docs/resources-format.md); flags are the module flags of
 docs/resources-format.md. A library's `cycle_patches` is the text of its entry's second payload
 (docs/resources-format.md, "libraries"), or None. Wheels (PyPI packages) are read straight from
 their zip files. Nothing depends on file times, the number of jobs or the hash seed, so equal
@@ -70,7 +71,11 @@ def _compile_one(item: tuple) -> tuple[str, int, bytes, bytes | None, str]:
         raise CompileError(f"{where}: {type(e).__name__}: {e.msg}") from None
     except ValueError as e:  # e.g. NUL bytes in the source
         raise CompileError(f"{origin}: cannot compile: {e}") from None
-    return name, flags | resources.SOURCE, stable_marshal.dumps(code), source, origin
+    try:
+        data = stable_marshal.dumps(code)
+    except stable_marshal.MarshalFormatError as e:  # a CPython whose marshal format is new here
+        raise CompileError(f"{origin}: cannot marshal its code canonically: {e}") from None
+    return name, flags | resources.SOURCE, data, source, origin
 
 
 def compile_modules(modules: list[collect.ModuleFile], optimize: int, jobs: int, strict: bool) -> list:
