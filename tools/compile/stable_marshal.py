@@ -13,11 +13,19 @@ output canonically:
   interchangeable in a code object's constants (the compiler merges them too);
 - nothing else is flagged: code objects and mutable containers are kept as the input shares
   them (the compiler never shares them);
-- singletons (None, True, False, Ellipsis, StopIteration) are never flagged.
+- singletons (None, True, False, Ellipsis, StopIteration) are never flagged;
+- a string is written as interned (types t, A, Z) wherever it occurs if it is interned at any of
+  its occurrences. Whether one occurrence is interned depends on history too: CPython interns a
+  code object's co_qualname when it creates the code, which makes the class body's `__qualname__`
+  constant interned only while the two are one object, that is, unless an equal string was
+  already interned in the process (seen: one test module 44 bytes longer in one of two builds).
+  Which values CPython interns somewhere (names, co_name, co_qualname, co_filename, identifier-
+  like constants) does not depend on history, so neither does this choice.
 
-The result loads to the same value (checked for every module: `dumps(loads(result), 2)`, which
-writes no back-references, equals `dumps(code, 2)`), is never longer than marshal's output and
-is the same for equal inputs whatever their history. Format: CPython's Python/marshal.c.
+The result loads to the same value (checked for every module: marshal's format 2, which writes
+no back-references, of the loaded result equals that of the code, interning aside), is
+never longer than marshal's output and is the same for equal inputs whatever their history.
+Format: CPython's Python/marshal.c.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ _SIZED32 = frozenset(b"stuaA")
 _SIZED8 = frozenset(b"zZ")
 _CONTAINERS32 = frozenset(b"([<>")
 _IMMUTABLE = frozenset(b"ilIgfxy" b"stuaAzZ" b"()>:")
+# A string's type without and with the interned mark (the same payload).
+_INTERNED_FORM = {ord("u"): ord("t"), ord("a"): ord("A"), ord("z"): ord("Z")}
+_PLAIN_FORM = {v: k for k, v in _INTERNED_FORM.items()}
+_INTERNING_IGNORED = bytes.maketrans(b"t", b"u")
 
 
 class MarshalFormatError(Exception):
@@ -155,10 +167,12 @@ def _nodes(root: _Node) -> list[_Node]:
     return order
 
 
-def _assign_keys(root: _Node) -> None:
-    """Numbers the values: equal keys for nodes of equal type and encoding (hash-consing, so each
-    key is a small int and comparing two values never walks their subtrees)."""
+def _assign_keys(root: _Node) -> set[int]:
+    """Numbers the values: equal keys for nodes of equal type and encoding, interning aside
+    (hash-consing, so each key is a small int and comparing two values never walks their
+    subtrees). Returns the keys of the strings interned at one of their occurrences at least."""
     numbers: dict[tuple, int] = {}
+    interned: set[int] = set()
     for node in _nodes(root):
         mergeable = node.kind in _IMMUTABLE
         parts = []
@@ -168,8 +182,12 @@ def _assign_keys(root: _Node) -> None:
                 mergeable = mergeable and child.mergeable
             else:
                 parts.append(child)
-        node.key = numbers.setdefault((node.kind, node.payload, tuple(parts)), len(numbers))
+        kind = _INTERNED_FORM.get(node.kind, node.kind)
+        node.key = numbers.setdefault((kind, node.payload, tuple(parts)), len(numbers))
         node.mergeable = mergeable
+        if node.kind in _PLAIN_FORM:
+            interned.add(node.key)
+    return interned
 
 
 def _occurrences(root: _Node) -> tuple[dict[int, int], dict[int, int]]:
@@ -194,7 +212,7 @@ def _occurrences(root: _Node) -> tuple[dict[int, int], dict[int, int]]:
     return by_value, by_identity
 
 
-def _emit(root: _Node) -> bytes:
+def _emit(root: _Node, interned: set[int]) -> bytes:
     by_value, by_identity = _occurrences(root)
     out = bytearray()
     refs_by_value: dict[int, int] = {}
@@ -219,7 +237,8 @@ def _emit(root: _Node) -> bytes:
         if shared:
             (refs_by_value if node.mergeable else refs_by_identity)[node.key if node.mergeable else id(node)] = count
             count += 1
-        out.append(node.kind | (_FLAG_REF if shared else 0))
+        form = _INTERNED_FORM if node.key in interned else _PLAIN_FORM
+        out.append(form.get(node.kind, node.kind) | (_FLAG_REF if shared else 0))
         out += node.payload
         tail: list = list(node.children)
         if node.kind == ord("{"):
@@ -228,8 +247,7 @@ def _emit(root: _Node) -> bytes:
     return bytes(out)
 
 
-def canonical(data: bytes) -> bytes:
-    """marshal data (as marshal.dumps wrote it) re-encoded canonically."""
+def _parse(data: bytes) -> _Node:
     reader = _Reader(data)
     # The reader recurses like marshal's own, whose depth limit is 2000 (three frames a level).
     limit = sys.getrecursionlimit()
@@ -240,14 +258,41 @@ def canonical(data: bytes) -> bytes:
         sys.setrecursionlimit(limit)
     if reader.at != len(data):
         raise MarshalFormatError(f"{len(data) - reader.at} bytes after the object")
-    _assign_keys(root)
-    return _emit(root)
+    return root
+
+
+def canonical(data: bytes) -> bytes:
+    """marshal data (as marshal.dumps wrote it) re-encoded canonically."""
+    root = _parse(data)
+    return _emit(root, _assign_keys(root))
+
+
+def plain(value: object) -> bytes:
+    """marshal.dumps(value, 2) (no back-references) with no string marked interned: equal for
+    two values exactly when marshal would load them as equal values, interning aside."""
+    out = bytearray()
+    stack: list = [_parse(marshal.dumps(value, 2))]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            out += item
+            continue
+        out.append(_PLAIN_FORM.get(item.kind, item.kind))
+        out += item.payload
+        tail: list = list(item.children)
+        if item.kind == ord("{"):
+            tail.append(b"0")
+        stack.extend(reversed(tail))
+    return bytes(out)
 
 
 def dumps(value: object) -> bytes:
     """marshal.dumps(value), canonical; checked to load back to the same value."""
     result = canonical(marshal.dumps(value))
-    if marshal.dumps(marshal.loads(result), 2) != marshal.dumps(value, 2):
+    # plain() of both, fast: in format 2 an interned string is type t, else u, with the same
+    # payload; the payloads are copied, so a t in one is a t in the other (mapped alike).
+    if (marshal.dumps(marshal.loads(result), 2).translate(_INTERNING_IGNORED)
+            != marshal.dumps(value, 2).translate(_INTERNING_IGNORED)):
         raise MarshalFormatError("the canonical encoding does not load back to the same value "
                                  "(a marshal format this module does not know?)")
     return result
