@@ -212,8 +212,9 @@ def _occurrences(root: _Node) -> tuple[dict[int, int], dict[int, int]]:
     return by_value, by_identity
 
 
-def _emit(root: _Node, interned: set[int]) -> bytes:
-    by_value, by_identity = _occurrences(root)
+def _emit(root: _Node, interned: set[int], share: bool = True) -> bytes:
+    """share=False: no back-references, every occurrence written in full (marshal format 2)."""
+    by_value, by_identity = _occurrences(root) if share else ({}, {})
     out = bytearray()
     refs_by_value: dict[int, int] = {}
     refs_by_identity: dict[int, int] = {}
@@ -229,11 +230,12 @@ def _emit(root: _Node, interned: set[int]) -> bytes:
         if node.kind in _NO_PAYLOAD:
             out.append(node.kind)
             continue
-        known = refs_by_value.get(node.key) if node.mergeable else refs_by_identity.get(id(node))
-        if known is not None:
-            out += b"r" + _UINT32.pack(known)
-            continue
-        shared = by_value[node.key] > 1 if node.mergeable else by_identity[id(node)] > 1
+        if share:
+            known = refs_by_value.get(node.key) if node.mergeable else refs_by_identity.get(id(node))
+            if known is not None:
+                out += b"r" + _UINT32.pack(known)
+                continue
+        shared = share and (by_value[node.key] > 1 if node.mergeable else by_identity[id(node)] > 1)
         if shared:
             (refs_by_value if node.mergeable else refs_by_identity)[node.key if node.mergeable else id(node)] = count
             count += 1
@@ -270,20 +272,7 @@ def canonical(data: bytes) -> bytes:
 def plain(value: object) -> bytes:
     """marshal.dumps(value, 2) (no back-references) with no string marked interned: equal for
     two values exactly when marshal would load them as equal values, interning aside."""
-    out = bytearray()
-    stack: list = [_parse(marshal.dumps(value, 2))]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, bytes):
-            out += item
-            continue
-        out.append(_PLAIN_FORM.get(item.kind, item.kind))
-        out += item.payload
-        tail: list = list(item.children)
-        if item.kind == ord("{"):
-            tail.append(b"0")
-        stack.extend(reversed(tail))
-    return bytes(out)
+    return _emit(_parse(marshal.dumps(value, 2)), set(), share=False)
 
 
 def dumps(value: object) -> bytes:
