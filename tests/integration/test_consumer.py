@@ -151,6 +151,11 @@ _repo_root = nested_bazel.repo_root
 _bazel = nested_bazel.bazel
 
 
+def _distribution() -> Path:
+    """This repository's CPython 3.13 distribution (a data dependency of the test)."""
+    return Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
+
+
 def _cache() -> Path:
     return Path(os.environ.get("RULES_PY_STANDALONE_CACHE") or Path.home() / ".cache/rules_py_standalone")
 
@@ -166,8 +171,9 @@ def _clean_env() -> dict[str, str]:
 
 
 class Workspace:
-    def __init__(self, root: Path, startup: list[str]) -> None:
+    def __init__(self, root: Path, mode: str, startup: list[str]) -> None:
         self.root = root
+        self.mode = mode  # "bzlmod" or "workspace"
         self.startup = startup
 
     def bazel(self, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess[str]:
@@ -213,7 +219,7 @@ def consumer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspa
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     output_root = tmp_path / "output_user_root"
-    ws = Workspace(root, [f"--output_user_root={output_root}", "--max_idle_secs=60"])
+    ws = Workspace(root, mode, [f"--output_user_root={output_root}", "--max_idle_secs=60"])
     try:
         yield ws
     finally:
@@ -224,9 +230,15 @@ def consumer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspa
             shutil.rmtree(output_root, ignore_errors=True)
 
 
-# Building the module's examples in a consumer compiles CPython there once per mode (the paths
-# differ from this repository's, so no action is shared); one test per mode keeps it to that.
-def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace) -> None:
+# Building the module's examples in a consumer compiles CPython there (the paths differ from
+# this repository's, so no action is shared). Under bzlmod it does; under WORKSPACE it uses an
+# archive of this repository's distribution instead unless CONSUMER_WORKSPACE_CPYTHON=source
+# (//tests/integration:consumer_from_source_test, manual: a second CPython build would take
+# CI's cold run over its time).
+def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace, tmp_path: Path) -> None:
+    if consumer.mode == "workspace" and os.environ.get("CONSUMER_WORKSPACE_CPYTHON") != "source":
+        archive, sha256 = _pbs_archive(tmp_path, _distribution())
+        (consumer.root / "WORKSPACE").write_text(PBS_WORKSPACE.format(repo=_repo_root(), archive=archive, sha256=sha256))
     done = consumer.bazel("run", "//:app", "--", "a", "-c")
     assert done.stdout == "hello from a consumer ['a', '-c']\n"
     done = consumer.bazel("run", "@rules_py_standalone//examples/hello")
@@ -314,8 +326,7 @@ register_toolchains("@pbs//:toolchain")
 
 @pytest.mark.parametrize("consumer", ["bzlmod"], indirect=True)
 def test_consumer_uses_a_python_build_standalone_archive(consumer: Workspace, tmp_path: Path) -> None:
-    distribution = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
-    archive, sha256 = _pbs_archive(tmp_path, distribution)
+    archive, sha256 = _pbs_archive(tmp_path, _distribution())
     module = consumer.root / "MODULE.bazel"
     base = module.read_text()
     module.write_text(base + PBS_MODULE.format(archive=archive, sha256=sha256))
@@ -325,7 +336,7 @@ def test_consumer_uses_a_python_build_standalone_archive(consumer: Workspace, tm
     assert "@pbs//:distribution" in toolchain.stdout
 
     # A distribution whose PYTHON.json has another format version is refused, naming it.
-    bad, bad_sha256 = _pbs_archive(tmp_path, distribution, python_json_version="7")
+    bad, bad_sha256 = _pbs_archive(tmp_path, _distribution(), python_json_version="7")
     module.write_text(base + PBS_MODULE.format(archive=bad, sha256=bad_sha256))
     failed = consumer.bazel("build", "//:app", expect_failure=True)
     assert "PYTHON.json format version 7 is not supported (supported: 8)" in failed.stderr
@@ -335,6 +346,24 @@ def test_consumer_uses_a_python_build_standalone_archive(consumer: Workspace, tm
     failed = consumer.bazel("build", "//:app", expect_failure=True)
     assert sha256 in failed.stderr and "0" * 64 in failed.stderr
 
+
+PBS_WORKSPACE = """\
+workspace(name = "consumer")
+
+local_repository(name = "rules_py_standalone", path = "{repo}")
+
+load("@rules_py_standalone//toolchains:repositories.bzl", "rules_py_standalone_dependencies")
+
+rules_py_standalone_dependencies()
+
+load("@rules_py_standalone//toolchains:repositories.bzl", "python_build_standalone_archive", "rules_py_standalone_toolchains")
+
+python_build_standalone_archive(name = "pbs", urls = ["file://{archive}"], sha256 = "{sha256}")
+
+register_toolchains("@pbs//:toolchain")
+
+rules_py_standalone_toolchains()
+"""
 
 PYPI_BUILD = """
 py_standalone_binary(
@@ -364,22 +393,8 @@ pypi.lock(name = "pypi", requirements = "//:requirements.txt")
 use_repo(pypi, "pypi")
 """
 
-PYPI_WORKSPACE = """\
-workspace(name = "consumer")
-
-local_repository(name = "rules_py_standalone", path = "{repo}")
-
-load("@rules_py_standalone//toolchains:repositories.bzl", "rules_py_standalone_dependencies")
-
-rules_py_standalone_dependencies()
-
-load("@rules_py_standalone//toolchains:repositories.bzl", "pypi_lock", "python_build_standalone_archive", "rules_py_standalone_toolchains")
-
-python_build_standalone_archive(name = "pbs", urls = ["file://{archive}"], sha256 = "{sha256}")
-
-register_toolchains("@pbs//:toolchain")
-
-rules_py_standalone_toolchains()
+PYPI_WORKSPACE = PBS_WORKSPACE + """
+load("@rules_py_standalone//toolchains:repositories.bzl", "pypi_lock")
 
 pypi_lock(name = "pypi", requirements = "//:requirements.txt")
 
@@ -391,8 +406,7 @@ pypi_repositories()
 
 # A distribution from an archive of our own build, so that no CPython is compiled here.
 def test_consumer_uses_pypi_packages(consumer: Workspace, tmp_path: Path) -> None:
-    distribution = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
-    archive, sha256 = _pbs_archive(tmp_path, distribution)
+    archive, sha256 = _pbs_archive(tmp_path, _distribution())
     lock = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["PYPI_LOCK"])
     (consumer.root / "requirements.txt").write_text(lock.read_text())
     (consumer.root / "markup.py").write_text(PYPI_MARKUP)
