@@ -37,6 +37,9 @@ static int status_failed(PyStatus status) {
 #ifndef RPS_ISOLATED
 #define RPS_ISOLATED 1 /* py_standalone_binary(isolated = ...) */
 #endif
+#ifndef RPS_PYTHON_COMMAND_LINE
+#define RPS_PYTHON_COMMAND_LINE 0 /* py_standalone_binary(python_command_line = ...) */
+#endif
 
 /* The exit status of the SystemExit being raised, printing its message like CPython does
  * (`sys.exit("message")` prints the message and exits with 1). Clears the exception. */
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
         .executable = exe,
         .isolated = RPS_ISOLATED,
         .install_signal_handlers = 1,
+        .python_command_line = RPS_PYTHON_COMMAND_LINE,
     };
     PyStatus status;
     const char *failed = rps_start(&options, &status);

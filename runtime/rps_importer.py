@@ -276,16 +276,26 @@ def prepare():
     return _rps_config
 
 
+# python_command_line = True: what python would run, ("c", command), ("m", module),
+# ("file", path) or None, as CPython parsed it at start-up (set by rps_start.c).
+python_command = None
+
+
 def run():
     """Runs the program: a multiprocessing worker, the Python command line, or the main module."""
     _rps_config = prepare()
-    argv = sys.argv
-    # A Python command line: multiprocessing's children (a leading option), or with
-    # python_command_line = True any arguments at all, as python takes them (a first argument
-    # that is not an option is a script); without arguments, main runs.
-    if len(argv) > 1 and (argv[1].startswith("-") or _rps_config.PYTHON_COMMAND_LINE):
+    if _rps_config.PYTHON_COMMAND_LINE:
+        # Any arguments at all are python's (a first one that is not an option is a script);
+        # without arguments, main runs.
+        if len(sys.orig_argv) > 1:
+            import _rps_support
+            _rps_support.run_python(python_command)
+            return
+        sys.argv[:] = sys.orig_argv  # CPython made it [''], as for python's REPL
+    elif len(sys.argv) > 1 and sys.argv[1].startswith("-"):
+        # multiprocessing's children: python's options, then -c with its command.
         import _rps_support
-        if _rps_support.run_python_command_line(argv, _rps_config.PYTHON_COMMAND_LINE):
+        if _rps_support.run_multiprocessing_child(sys.argv):
             return
     _run_main(_rps_config.MAIN)
 

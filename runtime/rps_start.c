@@ -39,7 +39,20 @@ static PyStatus configure(PyConfig *config, const rps_start_options *options, co
         config->isolated = 0;
         config->use_environment = 1;
     }
-    config->parse_argv = 0;          /* argv belongs to the program, not to Python */
+    /* argv belongs to the program, or (python_command_line) is python's: then CPython parses
+     * the options so that -X, -W, -u, -b, -v, -O, -E, -I and -P take effect at start-up as in
+     * python (an unknown option or --version ends the program there, as in python), and
+     * rps_start tells _rps_importer what to run (-c, -m, a script). */
+    config->parse_argv = options->python_command_line;
+    if (!options->isolated) config->safe_path = 0; /* the isolated configuration's, as python -I */
+    if (!options->isolated || options->python_command_line) {
+        /* Fixed by the isolated configuration; as in python, the command line (-X dev,
+         * faulthandler, tracemalloc, int_max_str_digits, perf) and PYTHON* variables decide. */
+        config->dev_mode = config->use_hash_seed = config->faulthandler = config->tracemalloc = -1;
+#if PY_VERSION_HEX >= 0x030C0000
+        config->perf_profiling = config->int_max_str_digits = -1;
+#endif
+    }
     config->site_import = 0;
     config->user_site_directory = 0;
     config->write_bytecode = 0;
@@ -69,6 +82,34 @@ static PyStatus configure(PyConfig *config, const rps_start_options *options, co
         if (PyStatus_Exception(status)) return status;
     }
     return PyWideStringList_Append(&config->module_search_paths, config->executable);
+}
+
+/* What python would run: ("c", command), ("m", module), ("file", path) or None (stdin, or
+ * nothing), for _rps_importer.run(). Read from a configuration of its own: the interpreter is
+ * given its configuration unparsed, because CPython 3.13 re-reading a parsed one (as the main
+ * phase does) re-derives -X dev, -X warn_default_encoding, -E and -I from the command line it
+ * has already consumed, and loses them. */
+static PyObject *python_command(const rps_start_options *options, const char *exe_dir) {
+    PyConfig config;
+    PyStatus status = configure(&config, options, exe_dir);
+    if (!PyStatus_Exception(status)) status = PyConfig_Read(&config);
+    PyObject *command = NULL;
+    if (PyStatus_Exception(status)) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot read the Python command line");
+    } else {
+        const struct { const char *kind; const wchar_t *value; } choices[] = {
+            {"c", config.run_command}, {"m", config.run_module}, {"file", config.run_filename},
+        };
+        command = Py_NewRef(Py_None);
+        for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
+            if (choices[i].value) {
+                Py_SETREF(command, Py_BuildValue("(sN)", choices[i].kind, PyUnicode_FromWideChar(choices[i].value, -1)));
+                break;
+            }
+        }
+    }
+    PyConfig_Clear(&config);
+    return command;
 }
 
 /* Loads _rps_importer from the blob and lets it install its finders. */
@@ -115,7 +156,11 @@ const char *rps_start(const rps_start_options *options, PyStatus *status) {
         preconfig.isolated = 0;
         preconfig.use_environment = 1;
     }
-    *status = Py_PreInitialize(&preconfig);
+    /* With python's command line, -X dev, -X utf8, -E and -I are pre-initialization settings. */
+    preconfig.parse_argv = options->python_command_line;
+    if (!options->isolated || options->python_command_line) preconfig.dev_mode = -1; /* as in configure() */
+    *status = options->python_command_line ? Py_PreInitializeFromBytesArgs(&preconfig, options->argc, options->argv)
+                                           : Py_PreInitialize(&preconfig);
     if (PyStatus_Exception(*status)) return "cannot pre-initialize the interpreter";
 
     PyConfig config;
@@ -141,6 +186,14 @@ const char *rps_start(const rps_start_options *options, PyStatus *status) {
     *status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
     if (PyStatus_Exception(*status)) return "cannot initialize the interpreter's main phase";
+    if (options->python_command_line) {
+        PyObject *command = python_command(options, exe_dir);
+        PyObject *importer = command ? PyImport_ImportModule("_rps_importer") : NULL;
+        int failed = !importer || PyObject_SetAttrString(importer, "python_command", command) < 0;
+        Py_XDECREF(importer);
+        Py_XDECREF(command);
+        if (failed) return "cannot pass the Python command line to the in-memory importer";
+    }
     return NULL;
 }
 

@@ -10,6 +10,7 @@ typedef struct {
     const char *executable;      /* sys.executable: the running program's path */
     int isolated;                /* ignore PYTHON* environment variables */
     int install_signal_handlers; /* SIGINT -> KeyboardInterrupt, SIGPIPE ignored, ... */
+    int python_command_line;     /* argv is python's command line: CPython parses its options */
 } rps_start_options;
 
 /* The running program's path (/proc/self/exe, else argv0 resolved), written to `buffer`. */

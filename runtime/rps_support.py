@@ -396,28 +396,23 @@ def _distribution_class():
 
 
 
-def run_python_command_line(argv, enabled):
-    """Runs argv as a Python command line if it is one that this binary accepts: a
-    multiprocessing child's, or any when python_command_line is enabled. Returns whether it ran."""
+def run_multiprocessing_child(argv):
+    """Runs argv if it is the command line of one of multiprocessing's children (python's
+    options, then -c with one of its commands); returns whether it ran. Other arguments are
+    the program's (a binary without python_command_line runs no other code from them)."""
     parsed = _parse_python_command_line(argv)
     if parsed is None:
-        if enabled:  # as python does with an option it does not know
-            sys.stderr.write(f"unknown option {argv[1]}\n{_USAGE}\n")
-            raise SystemExit(2)
         return False
     options, rest = parsed
     command = next((value for option, value in options if option == "-c"), None)
-    if command is not None and command.startswith(_MULTIPROCESSING_COMMANDS):
-        _run_command(command, rest)
-        return True
-    if enabled:
-        _run_python(options, rest)
-        return True
-    return False
+    if command is None or not command.startswith(_MULTIPROCESSING_COMMANDS):
+        return False
+    _run_command(command, rest)
+    return True
 
 
 # Options that `python` accepts before -c/-m/script; those in _WITH_VALUE take a value.
-_FLAGS = set("bBdEiIOPqsSuvx")
+_FLAGS = set("bBdEiIOPqRsSuvx")
 _WITH_VALUE = set("cmWX")
 _MULTIPROCESSING_COMMANDS = (
     "from multiprocessing.spawn import spawn_main;",
@@ -439,10 +434,6 @@ def _parse_python_command_line(argv):
             return options, argv[i + 1:]
         if not arg.startswith("-") or arg == "-":
             return options, argv[i:]
-        if arg in ("--version", "--help"):
-            options.append((arg, None))
-            i += 1
-            continue
         j = 1
         while j < len(arg):
             flag = arg[j]
@@ -457,7 +448,7 @@ def _parse_python_command_line(argv):
                 if flag in "cm":
                     return options, argv[i + 1:]
                 break
-            if flag not in _FLAGS and flag not in "hV":
+            if flag not in _FLAGS:
                 return None
             options.append(("-" + flag, None))
             j += 1
@@ -465,13 +456,15 @@ def _parse_python_command_line(argv):
     return options, []
 
 
-def _run_command(code, args):
+def _run_command(code, args, register_source=False):
     import __main__
     sys.argv[:] = ["-c"] + args
-    exec(compile(code, "<string>", "exec"), __main__.__dict__)
-
-
-_USAGE = "usage: <binary> [option] ... [-c cmd | -m mod | file | -] [arg] ..."
+    compiled = compile(code, "<string>", "exec")
+    if register_source:  # tracebacks show -c's lines, as python's do (3.13+)
+        import linecache
+        if hasattr(linecache, "_register_code"):
+            linecache._register_code(compiled, code, "<string>")
+    exec(compiled, __main__.__dict__)
 
 
 def _install_site_builtins():
@@ -500,14 +493,16 @@ def _packed_script(path):
     return ".".join(parts)
 
 
-def _run_script(path, args):
-    """`python SCRIPT args...`: a script under the binary runs from its packed code (no source
-    needed); any other is read from disk, or from the view when it lies under the binary."""
+def _run_script(path):
+    """`python SCRIPT args...` (path made absolute by CPython; sys.argv is the script as given,
+    then args): a script under the binary runs from its packed code (no source needed); any
+    other is read from disk, or from the view when it lies under the binary."""
     import __main__
     import os
-    sys.argv[:] = [path] + args
-    if not os.path.isdir(path):  # runpy puts a directory (or zip) with __main__.py there itself
-        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    if not os.path.isdir(path) and not sys.flags.safe_path:
+        # As python: the script's real directory; runpy puts a directory (or zip) with
+        # __main__.py there itself, whatever safe_path says.
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
     module = _packed_script(path)
     if module is not None:
         code = _rps_importer._importer.get_code(module)
@@ -519,53 +514,36 @@ def _run_script(path, args):
     try:
         os.stat(path)
     except OSError as e:  # as python reports it: status 2, no traceback
-        sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {os.path.abspath(path)!r}: [Errno {e.errno}] {e.strerror}\n")
+        sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}\n")
         raise SystemExit(2)
     runpy.run_path(path, run_name="__main__")
 
 
-def _run_python(options, rest):
-    """`python` semantics for the opt-in Python command line."""
+def run_python(command):
+    """python_command_line = True: what Py_RunMain does after start-up. CPython has parsed the
+    options (-X, -W, -u, -b, -v, -O, -E, -I, -P, ... are in effect) and left the rest in
+    sys.argv; `command` is ("c", text), ("m", module), ("file", absolute path) or None."""
     _install_site_builtins()
-    for option, value in options:
-        if option in ("-V", "--version"):
-            print("Python " + sys.version.split()[0])
-            return
-        if option in ("-h", "--help"):
-            print(_USAGE + "\nA standalone binary with the Python command line enabled (python_command_line = True);\n"
-                  "without arguments it runs its main module (also: -m <main module> [arg] ...).")
-            return
-        if option == "-i":
-            raise SystemExit("the interactive interpreter (-i) is not available in a standalone binary")
-        if option == "-W":
-            sys.warnoptions.append(value)
-            import warnings
-            warnings._processoptions([value])
-        elif option == "-X":
-            key, _, val = value.partition("=")
-            sys._xoptions[key] = val or True
-            if key == "faulthandler":
-                import faulthandler
-                faulthandler.enable()
-        elif option == "-u":
-            sys.stdout.reconfigure(write_through=True)
-            sys.stderr.reconfigure(write_through=True)
-    command = next((value for option, value in options if option == "-c"), None)
-    module = next((value for option, value in options if option == "-m"), None)
-    if command is not None:
-        _run_command(command, rest)
-    elif module is not None:
+    if sys.flags.inspect:
+        raise SystemExit("the interactive interpreter (-i) is not available in a standalone binary")
+    kind, value = command or (None, None)
+    if kind == "c":
+        if not sys.flags.safe_path:
+            sys.path.insert(0, "")
+        _run_command(value, sys.argv[1:], register_source=True)
+    elif kind == "m":
         import runpy
-        sys.argv[:] = [module] + rest
-        runpy._run_module_as_main(module, alter_argv=True)
-    elif rest:
-        if rest[0] == "-":
-            import __main__
-            sys.argv[:] = rest
-            code = compile(sys.stdin.read(), "<stdin>", "exec")
-            exec(code, __main__.__dict__)
-        else:
-            _run_script(rest[0], rest[1:])
+        if not sys.flags.safe_path:
+            import os
+            sys.path.insert(0, os.getcwd())
+        runpy._run_module_as_main(value, alter_argv=True)
+    elif kind == "file":
+        _run_script(value)
+    elif sys.argv[0] == "-":
+        import __main__
+        if not sys.flags.safe_path:
+            sys.path.insert(0, "")
+        exec(compile(sys.stdin.read(), "<stdin>", "exec"), __main__.__dict__)
     else:
         raise SystemExit("the interactive interpreter is not available in a standalone binary; "
                          "pass -c, -m or a script")

@@ -249,6 +249,7 @@ def compile_runtime(ctx, cc_toolchain, feature_configuration, toolchain, srcs, h
         local_defines = [
             "RPS_ISOLATED=%d" % (1 if getattr(ctx.attr, "isolated", True) else 0),
             "RPS_FULL_FINALIZATION=%d" % (1 if ctx.attr.finalization == "full" else 0),
+            "RPS_PYTHON_COMMAND_LINE=%d" % (1 if getattr(ctx.attr, "python_command_line", False) else 0),
         ],
         # Functions that are not for extension modules or the host program stay inside.
         user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if hidden_visibility else []),

@@ -185,9 +185,15 @@ def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-m", "json.tool", input='{"a":1}').stdout == '{\n    "a": 1\n}\n'
     script = tmp_path / "script.py"
     script.write_text("import sys\nprint('script', sys.argv[1:], sys.path[0] == sys.argv[0].rpartition('/')[0])\n")
-    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] True\n"
+    # As python -I: an isolated binary does not put the script's directory on sys.path; one
+    # that is not isolated does, unless -P or -I says otherwise.
+    assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] False\n"
+    assert _run("PYTHON_CLI_NOT_ISOLATED", "-E", str(script), "x").stdout == "script ['x'] True\n"
+    assert _run("PYTHON_CLI_NOT_ISOLATED", "-P", str(script), "x").stdout == "script ['x'] False\n"
     # As python: a first argument that is not an option is the script.
-    assert _run("PYTHON_CLI", str(script), "y", "-c").stdout == "script ['y', '-c'] True\n"
+    plain_env = {"PATH": "/usr/bin:/bin"}  # not the test's (rules_python's stub sets PYTHONSAFEPATH)
+    assert _run("PYTHON_CLI_NOT_ISOLATED", str(script), "y", "-c", env=plain_env).stdout == "script ['y', '-c'] True\n"
+    assert _run("PYTHON_CLI_NOT_ISOLATED", str(script), env=dict(plain_env, PYTHONSAFEPATH="1")).stdout == "script [] False\n"
     # As python: a directory with __main__.py runs it, with the directory first on sys.path.
     (tmp_path / "app_dir").mkdir()
     (tmp_path / "app_dir/__main__.py").write_text("import sys\nprint('dir main', sys.argv[1:], sys.path[0] == sys.argv[0])\n")
@@ -196,13 +202,64 @@ def test_python_command_line_opt_in(tmp_path):
     assert missing.returncode == 2 and missing.stderr.endswith(
         "can't open file '/nonexistent/script.py': [Errno 2] No such file or directory\n"), missing.stderr
     unknown = _run("PYTHON_CLI", "--bogus")
-    assert unknown.returncode == 2 and unknown.stderr.startswith("unknown option --bogus\n")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("unknown option --bogus\n"), unknown.stderr
     # main runs without arguments, or as -m <main> with arguments.
     assert json.loads(_run("PYTHON_CLI").stdout)["argv"] == []
     assert json.loads(_run("PYTHON_CLI", "-m", "behaviours", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
     # A binary without the opt-in never runs -c code or scripts.
     assert "print" not in _run("BEHAVIOURS", "-c", "print('hijacked')").stdout
     assert _run("BEHAVIOURS", str(script)).stderr == f"unknown behaviour {str(script)!r}\n"  # main got it
+
+
+# Each probe prints what an option changes at start-up; the binary must agree with the
+# distribution's own python given the same options (python -I for the isolated binary).
+_START_UP_PROBE = ("import sys, warnings, faulthandler, tracemalloc; print(sys.argv, sys.warnoptions, sys._xoptions, "
+                   "sys.flags, sys.get_int_max_str_digits(), faulthandler.is_enabled(), tracemalloc.is_tracing(), "
+                   "[f[0] for f in warnings.filters][:4], sys.path[0] == '')")
+
+
+@pytest.mark.parametrize("options", [
+    ["-X", "dev"], ["-X", "warn_default_encoding", "-X", "int_max_str_digits=700"], ["-W", "error", "-W", "ignore::DeprecationWarning"],
+    ["-OO", "-bb", "-q", "-v"], ["-X", "faulthandler", "-X", "tracemalloc", "-u"], ["-P"], ["-E", "-s", "-B", "-X", "importtime"],
+])
+def test_python_command_line_options_take_effect_as_in_python(options, tmp_path):
+    python = os.path.join(os.path.abspath(os.environ["DISTRIBUTION"]), "install", "bin", "python3")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore::UserWarning", "PYTHONINTMAXSTRDIGITS": "900"}
+    for binary, isolation in (("PYTHON_CLI", ["-I"]), ("PYTHON_CLI_NOT_ISOLATED", [])):
+        ours = _run(binary, *options, "-c", _START_UP_PROBE, "arg", env=env, cwd=tmp_path)
+        stock = subprocess.run([python, *isolation, *options, "-c", _START_UP_PROBE, "arg"], capture_output=True,
+                               text=True, env=env, cwd=tmp_path, timeout=60)
+        assert ours.returncode == stock.returncode == 0, ours.stderr
+        # The distribution's python imports site (no -S) and does not force UTF-8 mode.
+        def normal(out: str) -> str:
+            return out.replace("no_site=0", "no_site=1").replace("utf8_mode=0", "utf8_mode=1").replace(
+                "dont_write_bytecode=0", "dont_write_bytecode=1").replace("no_user_site=0", "no_user_site=1")
+        assert normal(ours.stdout) == normal(stock.stdout), binary
+        if "importtime" in options:
+            assert "import time:" in ours.stderr
+
+
+def test_python_command_line_errors_and_tracebacks_as_in_python():
+    python = os.path.join(os.path.abspath(os.environ["DISTRIBUTION"]), "install", "bin", "python3")
+    code = "def f():\n    1 / 0\nf()\n"
+    ours, stock = _run("PYTHON_CLI", "-c", code), subprocess.run([python, "-I", "-c", code], capture_output=True, text=True)
+    assert ours.returncode == stock.returncode == 1
+    # The -c source shows in the traceback, as python's (CPython 3.13+), after the runtime's frames.
+    assert stock.stderr.split("\n", 1)[1] in ours.stderr, ours.stderr
+    for arguments in (["-Z", "-c", "pass"], ["-c"], ["--check-hash-based-pycs", "sometimes", "-c", "pass"]):
+        ours = _run("PYTHON_CLI", *arguments)
+        stock = subprocess.run([python, *arguments], capture_output=True, text=True)
+        assert ours.returncode == stock.returncode == 2, arguments
+        assert ours.stderr.splitlines()[0] == stock.stderr.splitlines()[0], arguments
+    assert _run("PYTHON_CLI", "-V").stdout == subprocess.run([python, "-V"], capture_output=True, text=True).stdout
+    # Not isolated: PYTHON* variables apply, and -E or -I turn them off, as in python.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "latin-1", "PYTHONHASHSEED": "7"}
+    probe = "import sys; print(sys.stdout.encoding, hash('a'))"
+    seeded = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env).stdout
+    assert seeded.startswith("iso8859-1 ")
+    assert _run("PYTHON_CLI_NOT_ISOLATED", "-c", probe, env=env).stdout == seeded
+    for ignored in (["PYTHON_CLI_NOT_ISOLATED", "-E"], ["PYTHON_CLI_NOT_ISOLATED", "-I"], ["PYTHON_CLI"]):
+        assert _run(*ignored, "-c", probe, env=env).stdout.startswith("utf-8 "), ignored
 
 
 def test_python_command_line_runs_packed_scripts_from_memory():
