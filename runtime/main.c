@@ -118,6 +118,14 @@ int main(int argc, char **argv) {
     PyObject *result = importer ? PyObject_CallMethod(importer, "run", NULL) : NULL;
     Py_XDECREF(importer);
     if (!result) return exit_after_exception();
+    if (result != Py_None) { /* the program's exception, without the runtime's frames */
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(result);
+#else
+        PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(result)), result, PyException_GetTraceback(result));
+#endif
+        return exit_after_exception();
+    }
     Py_DECREF(result);
     return rps_finalize(0);
 }

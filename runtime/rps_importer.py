@@ -282,7 +282,21 @@ python_command = None
 
 
 def run():
-    """Runs the program: a multiprocessing worker, the Python command line, or the main module."""
+    """Runs the program. Returns None, or the exception it ended with (for rps's main.c to
+    report), its traceback starting at the program's own first frame: python shows none of its
+    own frames (Py_RunMain's) either."""
+    try:
+        _run()
+    except BaseException as error:
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_globals.get("__name__") in ("_rps_importer", "_rps_support"):
+            tb = tb.tb_next
+        return error.with_traceback(tb)
+    return None
+
+
+def _run():
+    """A multiprocessing worker, the Python command line, or the main module."""
     _rps_config = prepare()
     if _rps_config.PYTHON_COMMAND_LINE:
         # Any arguments at all are python's (a first one that is not an option is a script);
