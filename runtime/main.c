@@ -118,6 +118,15 @@ int main(int argc, char **argv) {
     PyObject *result = importer ? PyObject_CallMethod(importer, "run", NULL) : NULL;
     Py_XDECREF(importer);
     if (!result) return exit_after_exception();
+    if (PyCode_Check(result)) { /* the program: run with no frame of the runtime below it */
+        PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
+        PyObject *globals = main_module ? PyModule_GetDict(main_module) : NULL;
+        PyObject *ran = globals ? PyEval_EvalCode(result, globals, globals) : NULL;
+        Py_DECREF(result);
+        if (!ran) return exit_after_exception();
+        Py_DECREF(ran);
+        return rps_finalize(0);
+    }
     if (result != Py_None) { /* the program's exception, without the runtime's frames */
 #if PY_VERSION_HEX >= 0x030C0000
         PyErr_SetRaisedException(result);

@@ -59,7 +59,7 @@ def run_module(name):
     if _rps_importer._importer.find_spec(name) is None:
         raise ModuleNotFoundError(_NOT_IN_LIBRARY.format(name=name), name=name)
     try:
-        _rps_importer._run_main(name)
+        exec(_rps_importer._main_code(name), sys.modules["__main__"].__dict__)
     except SystemExit as e:
         code = e.code
         if code is None:

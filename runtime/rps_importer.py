@@ -282,17 +282,17 @@ python_command = None
 
 
 def run():
-    """Runs the program. Returns None, or the exception it ended with (for rps's main.c to
-    report), its traceback starting at the program's own first frame: python shows none of its
-    own frames (Py_RunMain's) either."""
+    """Prepares the program. Returns what rps's main.c does next: a code object to run in
+    __main__'s namespace (so that no frame of the runtime lies below the program's: python
+    shows none of Py_RunMain's), None when the program has run (-m's runpy, a directory's
+    __main__.py), or the exception it ended with, its traceback starting at its own frames."""
     try:
-        _run()
+        return _run()
     except BaseException as error:
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_globals.get("__name__") in ("_rps_importer", "_rps_support"):
             tb = tb.tb_next
         return error.with_traceback(tb)
-    return None
 
 
 def _run():
@@ -303,20 +303,21 @@ def _run():
         # without arguments, main runs.
         if len(sys.orig_argv) > 1:
             import _rps_support
-            _rps_support.run_python(python_command)
-            return
+            return _rps_support.run_python(python_command)
         sys.argv[:] = sys.orig_argv  # CPython made it [''], as for python's REPL
     elif len(sys.argv) > 1 and sys.argv[1].startswith("-"):
         # multiprocessing's children: python's options, then -c with its command.
         import _rps_support
-        if _rps_support.run_multiprocessing_child(sys.argv):
-            return
-    _run_main(_rps_config.MAIN)
+        code = _rps_support.multiprocessing_child(sys.argv)
+        if code is not None:
+            return code
+    return _main_code(_rps_config.MAIN)
 
 
-def _run_main(name):
-    """Runs module `name` as __main__ like `python -m name` (runpy._run_module_as_main) does,
-    without importing runpy and the importlib helpers it needs: start-up time."""
+def _main_code(name):
+    """Makes __main__ module `name` like `python -m name` (runpy._run_module_as_main) does,
+    without importing runpy and the importlib helpers it needs (start-up time); returns its
+    code, for the caller to run in __main__'s namespace."""
     spec = _importer.find_spec(name)
     if spec is None:
         raise ImportError(f"main module {name!r} is not in this binary", name=name)
@@ -324,4 +325,4 @@ def _run_main(name):
     main = sys.modules["__main__"]
     main.__dict__.update(__name__="__main__", __file__=spec.origin, __cached__=None, __doc__=None,
                          __loader__=_importer, __package__=spec.parent, __spec__=spec)
-    exec(code, main.__dict__)
+    return code

@@ -396,19 +396,18 @@ def _distribution_class():
 
 
 
-def run_multiprocessing_child(argv):
-    """Runs argv if it is the command line of one of multiprocessing's children (python's
-    options, then -c with one of its commands); returns whether it ran. Other arguments are
-    the program's (a binary without python_command_line runs no other code from them)."""
+def multiprocessing_child(argv):
+    """The code to run if argv is the command line of one of multiprocessing's children
+    (python's options, then -c with one of its commands), else None: other arguments are the
+    program's (a binary without python_command_line runs no other code from them)."""
     parsed = _parse_python_command_line(argv)
     if parsed is None:
-        return False
+        return None
     options, rest = parsed
     command = next((value for option, value in options if option == "-c"), None)
     if command is None or not command.startswith(_MULTIPROCESSING_COMMANDS):
-        return False
-    _run_command(command, rest)
-    return True
+        return None
+    return _command_code(command, rest)
 
 
 # Options that `python` accepts before -c/-m/script; those in _WITH_VALUE take a value.
@@ -456,15 +455,15 @@ def _parse_python_command_line(argv):
     return options, []
 
 
-def _run_command(code, args, register_source=False):
-    import __main__
+def _command_code(code, args, register_source=False):
+    """-c: its code, to run in __main__'s namespace."""
     sys.argv[:] = ["-c"] + args
     compiled = compile(code, "<string>", "exec")
     if register_source:  # tracebacks show -c's lines, as python's do (3.13+)
         import linecache
         if hasattr(linecache, "_register_code"):
             linecache._register_code(compiled, code, "<string>")
-    exec(compiled, __main__.__dict__)
+    return compiled
 
 
 def _install_site_builtins():
@@ -493,36 +492,42 @@ def _packed_script(path):
     return ".".join(parts)
 
 
-def _run_script(path):
+def _script_code(path):
     """`python SCRIPT args...` (path made absolute by CPython; sys.argv is the script as given,
-    then args): a script under the binary runs from its packed code (no source needed); any
-    other is read from disk, or from the view when it lies under the binary."""
+    then args): the script's code, to run in __main__'s namespace; a script under the binary
+    from its packed code (no source needed), any other read from disk, or from the view when it
+    lies under the binary. A directory or zip with __main__.py runs here (runpy), returning None."""
     import __main__
     import os
-    if not os.path.isdir(path) and not sys.flags.safe_path:
-        # As python: the script's real directory; runpy puts a directory (or zip) with
-        # __main__.py there itself, whatever safe_path says.
-        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+    if os.path.isdir(path):  # runpy puts it on sys.path itself, whatever safe_path says
+        import runpy
+        runpy.run_path(path, run_name="__main__")
+        return None
+    if not sys.flags.safe_path:
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))  # as python: the real directory
     module = _packed_script(path)
+    __main__.__dict__.update(__file__=path, __cached__=None)
     if module is not None:
-        code = _rps_importer._importer.get_code(module)
-        __main__.__dict__.update(__name__="__main__", __file__=path, __cached__=None, __doc__=None,
-                                 __loader__=_rps_importer._importer, __package__=None, __spec__=None)
-        exec(code, __main__.__dict__)
-        return
-    import runpy
+        __main__.__dict__.update(__loader__=_rps_importer._importer)
+        return _rps_importer._importer.get_code(module)
     try:
-        os.stat(path)
+        with open(path, "rb") as f:
+            source = f.read()
     except OSError as e:  # as python reports it: status 2, no traceback
         sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}\n")
         raise SystemExit(2)
-    runpy.run_path(path, run_name="__main__")
+    if source.startswith(b"PK\x03\x04"):  # a zip application: runpy, as python does
+        import runpy
+        runpy.run_path(path, run_name="__main__")
+        return None
+    return compile(source, path, "exec", dont_inherit=True)
 
 
 def run_python(command):
     """python_command_line = True: what Py_RunMain does after start-up. CPython has parsed the
     options (-X, -W, -u, -b, -v, -O, -E, -I, -P, ... are in effect) and left the rest in
-    sys.argv; `command` is ("c", text), ("m", module), ("file", absolute path) or None."""
+    sys.argv; `command` is ("c", text), ("m", module), ("file", absolute path) or None.
+    Returns the code to run in __main__'s namespace, or None when it has run."""
     _install_site_builtins()
     if sys.flags.inspect:
         raise SystemExit("the interactive interpreter (-i) is not available in a standalone binary")
@@ -530,20 +535,19 @@ def run_python(command):
     if kind == "c":
         if not sys.flags.safe_path:
             sys.path.insert(0, "")
-        _run_command(value, sys.argv[1:], register_source=True)
-    elif kind == "m":
+        return _command_code(value, sys.argv[1:], register_source=True)
+    if kind == "m":
         import runpy
         if not sys.flags.safe_path:
             import os
             sys.path.insert(0, os.getcwd())
         runpy._run_module_as_main(value, alter_argv=True)
-    elif kind == "file":
-        _run_script(value)
-    elif sys.argv[0] == "-":
-        import __main__
+        return None
+    if kind == "file":
+        return _script_code(value)
+    if sys.argv[0] == "-":
         if not sys.flags.safe_path:
             sys.path.insert(0, "")
-        exec(compile(sys.stdin.read(), "<stdin>", "exec"), __main__.__dict__)
-    else:
-        raise SystemExit("the interactive interpreter is not available in a standalone binary; "
-                         "pass -c, -m or a script")
+        return compile(sys.stdin.buffer.read(), "<stdin>", "exec", dont_inherit=True)
+    raise SystemExit("the interactive interpreter is not available in a standalone binary; "
+                     "pass -c, -m or a script")
