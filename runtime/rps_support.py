@@ -545,7 +545,8 @@ def run_python(command):
         return None
     if kind == "file":
         return _script_code(value)
-    if sys.argv[0] == "-":
+    # `-`, or options only with stdin not a terminal: python runs stdin as a script.
+    if sys.argv[0] == "-" or (sys.stdin is not None and not sys.stdin.isatty()):
         if not sys.flags.safe_path:
             sys.path.insert(0, "")
         return compile(sys.stdin.buffer.read(), "<stdin>", "exec", dont_inherit=True)

@@ -205,6 +205,9 @@ def test_python_command_line_opt_in(tmp_path):
         "can't open file '/nonexistent/script.py': [Errno 2] No such file or directory\n"), missing.stderr
     unknown = _run("PYTHON_CLI", "--bogus")
     assert unknown.returncode == 2 and unknown.stderr.startswith("unknown option --bogus\n"), unknown.stderr
+    # As python: options without a command run stdin when it is not a terminal.
+    assert _run("PYTHON_CLI", "-E", "-X", "dev", input="import sys; print('stdin', sys.argv, sys.flags.dev_mode)").stdout == \
+        "stdin [''] True\n"
     # main runs without arguments, or as -m <main> with arguments.
     assert json.loads(_run("PYTHON_CLI").stdout)["argv"] == []
     assert json.loads(_run("PYTHON_CLI", "-m", "behaviours", "describe", "-c").stdout)["argv"] == ["describe", "-c"]
