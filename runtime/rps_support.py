@@ -504,7 +504,7 @@ def _script_code(path):
         runpy.run_path(path, run_name="__main__")
         return None
     if not sys.flags.safe_path:
-        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))  # as python: the real directory
+        _put_path0(os.path.dirname(os.path.realpath(path)))  # as python: the real directory
     module = _packed_script(path)
     __main__.__dict__.update(__file__=path, __cached__=None)
     if module is not None:
@@ -523,6 +523,28 @@ def _script_code(path):
     return compile(source, path, "exec", dont_inherit=True)
 
 
+class _Path0Finder:
+    """sys.path[0] as python puts it there (the script's directory, '' or the current one) is
+    searched before the packed modules, as python searches it before the stdlib: a script's own
+    `random.py` shadows the stdlib's, as with python (submodules follow their package's
+    __path__)."""
+
+    def __init__(self, entry):
+        self.entry = entry
+        # Already loaded (the import system's own), so finding a module imports nothing.
+        self.path_finder = sys.modules["_frozen_importlib_external"].PathFinder
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None:
+            return None
+        return self.path_finder.find_spec(name, [self.entry], target)
+
+
+def _put_path0(entry):
+    sys.path.insert(0, entry)
+    sys.meta_path.insert(sys.meta_path.index(_rps_importer._importer), _Path0Finder(entry))
+
+
 def run_python(command):
     """python_command_line = True: what Py_RunMain does after start-up. CPython has parsed the
     options (-X, -W, -u, -b, -v, -O, -E, -I, -P, ... are in effect) and left the rest in
@@ -534,13 +556,13 @@ def run_python(command):
     kind, value = command or (None, None)
     if kind == "c":
         if not sys.flags.safe_path:
-            sys.path.insert(0, "")
+            _put_path0("")
         return _command_code(value, sys.argv[1:], register_source=True)
     if kind == "m":
         import runpy
         if not sys.flags.safe_path:
             import os
-            sys.path.insert(0, os.getcwd())
+            _put_path0(os.getcwd())
         runpy._run_module_as_main(value, alter_argv=True)
         return None
     if kind == "file":
@@ -548,7 +570,7 @@ def run_python(command):
     # `-`, or options only with stdin not a terminal: python runs stdin as a script.
     if sys.argv[0] == "-" or (sys.stdin is not None and not sys.stdin.isatty()):
         if not sys.flags.safe_path:
-            sys.path.insert(0, "")
+            _put_path0("")
         return compile(sys.stdin.buffer.read(), "<stdin>", "exec", dont_inherit=True)
     raise SystemExit("the interactive interpreter is not available in a standalone binary; "
                      "pass -c, -m or a script")

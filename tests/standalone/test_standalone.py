@@ -192,6 +192,13 @@ def test_python_command_line_opt_in(tmp_path):
     assert _run("PYTHON_CLI", "-E", str(script), "x").stdout == "script ['x'] False\n"
     assert _run("PYTHON_CLI_NOT_ISOLATED", "-E", str(script), "x").stdout == "script ['x'] True\n"
     assert _run("PYTHON_CLI_NOT_ISOLATED", "-P", str(script), "x").stdout == "script ['x'] False\n"
+    # As python: the script's directory comes before the stdlib, so its json.py shadows it.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "json.py").write_text("NAME = 'shadow'\n")
+    (shadow / "main.py").write_text("import json\nprint(getattr(json, 'NAME', 'stdlib'), json.dumps([1]) if hasattr(json, 'dumps') else '')\n")
+    assert _run("PYTHON_CLI_NOT_ISOLATED", str(shadow / "main.py"), env={"PATH": "/usr/bin:/bin"}).stdout == "shadow \n"
+    assert _run("PYTHON_CLI", str(shadow / "main.py")).stdout == "stdlib [1]\n"
     # As python: a first argument that is not an option is the script.
     plain_env = {"PATH": "/usr/bin:/bin"}  # not the test's (rules_python's stub sets PYTHONSAFEPATH)
     assert _run("PYTHON_CLI_NOT_ISOLATED", str(script), "y", "-c", env=plain_env).stdout == "script ['y', '-c'] True\n"
