@@ -31,7 +31,10 @@ import pytest
 
 from tests.integration import nested_bazel
 
-TARGETS = ["//examples/hello", "//examples/resources:resources_example", "//examples/stdlib_tour"]
+# The examples, and a program with PyPI wheels' C extensions (markupsafe, PyYAML's libyaml).
+TARGETS = ["//examples/hello", "//examples/resources:resources_example", "//examples/stdlib_tour",
+           "//tests/pypi:yaml_markup"]
+COMPARED = ["examples", "tests/pypi", "toolchains/cpython"]
 DISTRIBUTION = "//toolchains/cpython:cpython_3_13_build"
 
 # The per-binary actions and the per-distribution stdlib compiles: what a change of the rules or
@@ -228,7 +231,7 @@ def test_binaries_are_reproducible(tmp_path: Path) -> None:
                 f"build {index + 1}: actions that should have run again came from a cache "
                 f"({sorted(MUST_RUN & cached)}) or did not run ({sorted(MUST_RUN - ran)}); "
                 "--modify_execution_info no-cache no longer bypasses the disk cache?")
-        _compare(builds, ["examples", "toolchains/cpython"])
+        _compare(builds, COMPARED)
     finally:
         _cleanup(tmp_path)
 
@@ -257,7 +260,7 @@ def test_everything_is_reproducible_from_scratch() -> None:
                 subprocess.run(["chown", "-R", f"{user}:{user}", str(caches)], check=True)
             builds.append(_build(tmp_path, index, extra, TARGETS + [DISTRIBUTION], user=user, home=home,
                                  bazel=bazel))
-        _compare(builds, ["examples", "toolchains/cpython"])
+        _compare(builds, COMPARED)
         if os.geteuid() != 0:
             pytest.skip("compared, but both builds ran as the same user: a second account needs root")
     finally:
