@@ -38,6 +38,15 @@ py_standalone_binary(
     deps = [":lib"],
 )
 
+# The Python command line, as a consumer's test harness would re-run sys.executable.
+py_standalone_binary(
+    name = "cli",
+    srcs = ["app.py"],
+    main = "app.py",
+    python_command_line = True,
+    deps = [":lib"],
+)
+
 py_standalone_binary(
     name = "no_main",
     srcs = ["lib/greet.py"],
@@ -243,6 +252,8 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace, tmp_p
     assert done.stdout == "hello from a consumer ['a', '-c']\n"
     done = consumer.bazel("run", "@rules_py_standalone//examples/hello")
     assert done.stdout == "Hello from Python 3.13!\n"
+    done = consumer.bazel("run", "//:cli", "--", "-X", "dev", "-c", "import sys, greet; print(sys.flags.dev_mode, greet.greeting())")
+    assert done.stdout == "True hello from a consumer\n"
     done = consumer.bazel("run", "//:own_test_package")
     assert done.stdout == "the consumer's own test data\n"
     consumer.bazel("build", "@rules_py_standalone//examples/stdlib_tour", "@rules_py_standalone//examples/resources:resources_example")
