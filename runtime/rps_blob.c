@@ -19,14 +19,17 @@
 
 #include "rps_blob.h"
 
-/* zlib's crc32() and uncompress(): zlib is linked into every CPython distribution for the zlib
- * module. */
+/* zlib's crc32(): zlib is linked into every CPython distribution for the zlib module. */
 extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len);
-extern int uncompress(unsigned char *dest, unsigned long *dest_len, const unsigned char *source,
-                      unsigned long source_len);
-#define Z_OK 0
 
-#define HEADER_SIZE 80
+#if RPS_ZSTD
+/* Binaries built with compress = True: zstd's decoder, compiled from the pinned sources with the
+ * runtime (rules/private/standalone_steps.bzl). */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDDict_advanced (the dictionary by reference) */
+#include "zstd.h"
+#endif
+
+#define HEADER_SIZE 96
 #define ENTRY_SIZE 32
 #define TABLE_COUNT 4
 #define FLAG_PACKAGE 1u
@@ -35,7 +38,8 @@ extern int uncompress(unsigned char *dest, unsigned long *dest_len, const unsign
 #define FLAG_COMPRESSED 8u
 #define FLAG_EXTENSION 16u
 #define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED | FLAG_EXTENSION)
-#define FORMAT_VERSION 4
+#define FORMAT_VERSION 5
+#define DICTIONARY_FIELD 72
 /* Header offsets of the tables' (offset, count) pairs: the libraries table came with version 3. */
 static const uint32_t TABLE_FIELDS[TABLE_COUNT] = {24, 32, 40, 64};
 static const unsigned char MAGIC[8] = {'R', 'P', 'S', 'R', 'E', 'S', 0, 0x1a};
@@ -81,7 +85,7 @@ static const char *check_index(const unsigned char *data, uint64_t size, table_t
     if (u32(data + 12) != HEADER_SIZE) return fail(error, "bad header_size", 12);
     if (u64(data + 16) != size) return fail(error, "blob_size differs from the linked size", 16);
     if (u32(data + 56) != 0) return fail(error, "reserved header flags set", 56);
-    if (u64(data + 72) != 0) return fail(error, "reserved header bytes set", 72);
+    if (u32(data + 84) || u64(data + 88)) return fail(error, "reserved header bytes set", 84);
     uint32_t strings = u32(data + 48), index_end = u32(data + 52);
     if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
         return fail(error, "strings_offset/index_end out of range", 48);
@@ -90,6 +94,13 @@ static const char *check_index(const unsigned char *data, uint64_t size, table_t
     crc = crc32(crc, zero, 4);
     crc = crc32(crc, data + 64, index_end - 64);
     if ((uint32_t)crc != u32(data + 60)) return fail(error, "index CRC-32 mismatch", 60);
+    uint32_t dictionary = u32(data + DICTIONARY_FIELD), dictionary_len = u32(data + DICTIONARY_FIELD + 4);
+    if (dictionary_len == 0) {
+        if (dictionary || u32(data + DICTIONARY_FIELD + 8))
+            return fail(error, "dictionary offset or CRC without a dictionary", DICTIONARY_FIELD);
+    } else if (dictionary < index_end || (uint64_t)dictionary + dictionary_len > size) {
+        return fail(error, "dictionary outside the payloads", DICTIONARY_FIELD);
+    }
     uint64_t tables_end = HEADER_SIZE;
     for (int t = 0; t < TABLE_COUNT; t++) {
         uint32_t offset = u32(data + TABLE_FIELDS[t]), count = u32(data + TABLE_FIELDS[t] + 4);
@@ -216,6 +227,41 @@ static PyObject *blob_find(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return Py_BuildValue("(LI)", (long long)i, u32(record(t, i) + 24));
 }
 
+#if RPS_ZSTD
+/* Made at the first compressed module (the GIL serialises their use): one decompression context,
+ * and the blob's dictionary, read in place, after its CRC-32 is checked. */
+static ZSTD_DCtx *zstd_context;
+static ZSTD_DDict *zstd_dictionary;
+
+static const char *zstd_prepare(void) {
+    if (zstd_context) return NULL;
+    uint32_t offset = u32(blob + DICTIONARY_FIELD), length = u32(blob + DICTIONARY_FIELD + 4);
+    if (length) {
+        if ((uint32_t)crc32(0, blob + offset, length) != u32(blob + DICTIONARY_FIELD + 8))
+            return "dictionary CRC-32 mismatch";
+        zstd_dictionary = ZSTD_createDDict_advanced(blob + offset, length, ZSTD_dlm_byRef, ZSTD_dct_fullDict, ZSTD_defaultCMem);
+        if (!zstd_dictionary) return "the zstd dictionary is not valid";
+    }
+    zstd_context = ZSTD_createDCtx();
+    return zstd_context ? NULL : "out of memory for the zstd decoder";
+}
+
+/* NULL when `source` decompresses to exactly `length` bytes at `out`, else what went wrong. */
+static const char *decompress(unsigned char *out, uint32_t length, const unsigned char *source, uint32_t source_len) {
+    const char *problem = zstd_prepare();
+    if (problem) return problem;
+    size_t got = zstd_dictionary ? ZSTD_decompress_usingDDict(zstd_context, out, length, source, source_len, zstd_dictionary)
+                                 : ZSTD_decompressDCtx(zstd_context, out, length, source, source_len);
+    if (ZSTD_isError(got)) return ZSTD_getErrorName(got);
+    return got == length ? NULL : "the frame holds fewer bytes";
+}
+#else
+static const char *decompress(unsigned char *out, uint32_t length, const unsigned char *source, uint32_t source_len) {
+    (void)out, (void)length, (void)source, (void)source_len;
+    return "this binary was built without compress = True, so without a zstd decoder";
+}
+#endif
+
 /* code(index) -> code object of a module entry, or None if it has no bytecode (source only) */
 static PyObject *blob_code(PyObject *self, PyObject *arg) {
     Py_ssize_t i = PyLong_AsSsize_t(arg);
@@ -226,16 +272,17 @@ static PyObject *blob_code(PyObject *self, PyObject *arg) {
     uint32_t length = u32(r + 12);
     if (length == 0) Py_RETURN_NONE;
     if (!(u32(r + 24) & FLAG_COMPRESSED)) return PyMarshal_ReadObjectFromString((const char *)data, length);
-    /* COMPRESSED: the marshalled code's length (u32), then its zlib stream. */
-    unsigned long expected = u32(data), got = expected;
+    /* COMPRESSED: the marshalled code's length (u32), then its zstd frame. */
+    uint32_t expected = u32(data);
     unsigned char *code = PyMem_RawMalloc(expected ? expected : 1);
     if (!code) return PyErr_NoMemory();
-    if (uncompress(code, &got, data + 4, length - 4) != Z_OK || got != expected) {
+    const char *problem = decompress(code, expected, data + 4, length - 4);
+    if (problem) {
         PyMem_RawFree(code);
         return PyErr_Format(PyExc_ImportError,
-                            "corrupt packed resources: entry '%.*s' does not decompress to its %lu bytes; "
+                            "corrupt packed resources: entry '%.*s' does not decompress to its %lu bytes (%s); "
                             "the executable is damaged, rebuild or re-copy it",
-                            (int)u32(r + 4), (const char *)blob + u32(r), expected);
+                            (int)u32(r + 4), (const char *)blob + u32(r), (unsigned long)expected, problem);
     }
     PyObject *result = PyMarshal_ReadObjectFromString((const char *)code, (Py_ssize_t)expected);
     PyMem_RawFree(code);

@@ -1,8 +1,9 @@
 """Pinned wheels of the Python helper tools' third-party dependencies.
 
-Pure-Python wheels (except PyInstaller's, for the benchmarks), so the same files serve every
-interpreter that runs the tools (docs/tool-interpreter.md). Each entry: the wheel's URL, its sha256 and the other
-entries it imports. Repositories are named `rps_pypi_<key>`.
+Pure-Python wheels (except PyInstaller's, for the benchmarks, and zstandard's), so the same files
+serve every interpreter that runs the tools. Each entry: the wheel's URL, its sha256, the other
+entries it imports and, optionally, `more_wheels` ({URL: sha256}) unpacked into the same
+directory. Repositories are named `rps_pypi_<key>`.
 """
 
 _FILES = "https://files.pythonhosted.org/packages"
@@ -94,5 +95,18 @@ PYPI_WHEELS = {
         url = _FILES + "/92/9d/c4e665119135114480843e7ab388fa94d8480650450e6f8e26b70d323a4c/urllib3-2.8.0-py3-none-any.whl",
         sha256 = "0cf3cae568d36aa9576b28dfb35f11328f1cb974ca7647d9475ebb86c75ac6e3",
         deps = [],
+    ),
+    # Compresses the bytecode of `compress = True` binaries (tools/pack, on the distribution's
+    # interpreter) and reads it back in tests (on the host's). Not pure Python: one wheel per
+    # CPython version, unpacked side by side (each version imports its own backend_c.cpython-3XX).
+    "zstandard": struct(
+        url = _FILES + "/63/4b/e3678b4e776db00f9f7b2fe58e547e8928ef32727d7a1ff01dea010f3f13/zstandard-0.25.0-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        sha256 = "8e735494da3db08694d26480f1493ad2cf86e99bdd53e8e9771b2752a5c0246a",
+        deps = [],
+        more_wheels = {
+            _FILES + "/bb/1f/e9cfd801a3f9190bf3e759c422bbfd2247db9d7f3d54a56ecde70137791a/zstandard-0.25.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "9300d02ea7c6506f00e627e287e0492a5eb0371ec1670ae852fefffa6164b072",
+            _FILES + "/53/60/7be26e610767316c028a2cbedb9a3beabdbe33e2182c373f71a1c0b88f36/zstandard-0.25.0-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "5a56ba0db2d244117ed744dfa8f6f5b366e14148e00de44723413b2f3938a902",
+            _FILES + "/31/dc/cc50210e11e465c975462439a492516a73300ab8caa8f5e0902544fd748b/zstandard-0.25.0-cp314-cp314-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl": "e09bb6252b6476d8d56100e8147b803befa9a12cea144bbe629dd508800d1ad0",
+        },
     ),
 }

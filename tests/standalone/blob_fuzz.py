@@ -22,7 +22,7 @@ import _rps_blob
 from tools.pack import resources
 
 PROT_NONE = 0  # <sys/mman.h>; the mmap module has no name for it
-EDGE_VALUES = (0, 1, 3, 4, 16, 31, 32, 79, 80, 81, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF)
+EDGE_VALUES = (0, 1, 3, 4, 16, 31, 32, 79, 80, 81, 95, 96, 97, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF)
 # The one documented difference: the runtime never decodes names at start-up (a lookup by str
 # cannot match a name that is not UTF-8), the Python reader decodes every name when it opens.
 NOT_UTF8 = "name is not UTF-8"
@@ -31,18 +31,21 @@ NOT_UTF8 = "name is not UTF-8"
 def seed_blobs() -> list[bytes]:
     entry = resources.Entry
     code = b"\xe3" + bytes(range(60))
+    # The index checks never decompress: a COMPRESSED payload and a dictionary need only be there.
+    frame = struct.pack("<I", len(code)) + b"\x28\xb5\x2f\xfd" + bytes(12)
+    dictionary = b"\x37\xa4\x30\xec" + bytes(60)
     small = resources.write({
         "modules": [
             entry("a", code, flags=resources.PACKAGE),
             entry("a.b", code, source=b"x = 1\n", flags=resources.SOURCE),
-            entry("a.c", resources.compress_code(code), flags=resources.COMPRESSED),
+            entry("a.c", frame, flags=resources.COMPRESSED),
             entry("ns", b"", flags=resources.PACKAGE | resources.NAMESPACE),
             entry("_ext", b"\x7fELF" + bytes(40), flags=resources.EXTENSION),
         ],
         "resources": [entry("a/data.txt", b"data"), entry("a/empty", b"")],
         "metadata": [entry("demo-1.0.dist-info/METADATA", b"Name: demo\n")],
         "libraries": [entry("libdemo.so.1", b"\x7fELF" + bytes(24), source=b"patch")],
-    })
+    }, dictionary)
     empty = resources.write({})
     return [small, empty, own_blob()]
 
@@ -96,7 +99,7 @@ def mutate(rng: random.Random, seed: bytes) -> bytes:
         if strings < index_end:
             blob[rng.randrange(strings, index_end)] = rng.choice((0, 0x80, 0xC3, 0xFF, ord("a")))
     else:  # random bytes behind a valid-looking header start
-        blob = bytearray(resources.MAGIC + struct.pack("<II", resources.VERSION, 80)) + rng.randbytes(rng.randrange(200))
+        blob = bytearray(resources.MAGIC + struct.pack("<II", resources.VERSION, resources.HEADER.size)) + rng.randbytes(rng.randrange(200))
     if rng.random() < 0.85:
         fix_crc(blob)
     return bytes(blob)

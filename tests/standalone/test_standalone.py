@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -486,8 +487,8 @@ def _blob_offset(data: bytes) -> tuple[int, resources.Blob]:
     raise AssertionError("no packed resources in the binary")
 
 
-def _damaged(tmp_path: Path, change) -> subprocess.CompletedProcess:
-    data = bytearray(Path(_binary("HELLO")).read_bytes())
+def _damaged(tmp_path: Path, change, variable: str = "HELLO") -> subprocess.CompletedProcess:
+    data = bytearray(Path(_binary(variable)).read_bytes())
     offset, blob = _blob_offset(bytes(data))
     change(data, offset, blob)
     damaged = tmp_path / "hello"
@@ -517,7 +518,7 @@ def test_index_checks_agree_with_the_python_reader_on_damaged_blobs():
 
 def test_flipped_index_byte_is_refused(tmp_path):
     def flip(data, offset, blob):
-        data[offset + 80 + 5] ^= 0x10  # inside the modules table (after the 80-byte header)
+        data[offset + resources.HEADER.size + 5] ^= 0x10  # inside the modules table (after the header)
     result = _damaged(tmp_path, flip)
     assert result.returncode == 70
     assert "corrupt packed resources: index CRC-32 mismatch" in result.stderr
@@ -545,6 +546,53 @@ def test_flipped_module_byte_is_refused_when_imported(tmp_path):
     result = _damaged(tmp_path, flip)
     assert result.returncode == 1  # an ImportError the program could catch, not a crash
     assert "corrupt packed resources: CRC-32 mismatch in entry 'hello'" in result.stderr
+
+
+def _rewrite_module(data: bytearray, offset: int, blob: resources.Blob, name: str, change) -> None:
+    """Changes a module's stored bytes and rewrites its CRC-32 and the index's, so the damage
+    reaches the decompression behind them."""
+    index = [record.name for record in blob.tables["modules"]].index(name)
+    record = blob.tables["modules"][index]
+    start = offset + record.data_offset
+    payload = bytearray(data[start:start + record.data_length])
+    change(payload)
+    data[start:start + record.data_length] = payload
+    table = int.from_bytes(data[offset + 24:offset + 28], "little")
+    entry_crc = offset + table + resources.ENTRY.size * index + 28
+    data[entry_crc:entry_crc + 4] = zlib.crc32(bytes(payload)).to_bytes(4, "little")
+    index_end = int.from_bytes(data[offset + 52:offset + 56], "little")
+    data[offset + 60:offset + 64] = resources.index_crc(bytes(data[offset:offset + index_end])).to_bytes(4, "little")
+
+
+def test_compressed_binary_packs_zstd_frames_and_a_dictionary():
+    _, blob = _blob_offset(Path(_binary("STDLIB_TOUR_COMPRESSED")).read_bytes())
+    dictionary_offset, dictionary_length, _ = blob.dictionary
+    assert dictionary_length > 50_000
+    modules = [record for record in blob.tables["modules"] if not record.flags & resources.NAMESPACE]
+    assert all(record.flags & resources.COMPRESSED for record in modules if not record.flags & resources.EXTENSION)
+    # Each payload: the code's length (u32), then a zstd frame (magic 28 b5 2f fd).
+    json_module = blob.find("modules", "json")
+    assert bytes(blob.payload(json_module)[0][4:8]) == b"\x28\xb5\x2f\xfd"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda payload: payload.__setitem__(4, payload[4] ^ 1), "entry 'json' does not decompress to its"),
+    (lambda payload: payload.__setitem__(0, payload[0] + 1), "the frame holds fewer bytes"),
+])
+def test_damaged_compressed_module_is_an_import_error(tmp_path, change, message):
+    result = _damaged(tmp_path, lambda data, offset, blob: _rewrite_module(data, offset, blob, "json", change),
+                      "STDLIB_TOUR_COMPRESSED")
+    assert result.returncode == 1, result.stderr  # an ImportError the program could catch, not a crash
+    assert "ImportError: corrupt packed resources: entry 'json'" in result.stderr and message in result.stderr
+
+
+def test_damaged_dictionary_stops_the_binary_before_any_import(tmp_path):
+    def flip(data, offset, blob):
+        dictionary_offset, dictionary_length, _ = blob.dictionary
+        data[offset + dictionary_offset + dictionary_length // 2] ^= 1
+    result = _damaged(tmp_path, flip, "STDLIB_TOUR_COMPRESSED")
+    assert result.returncode == 70 and result.stdout == ""
+    assert "(dictionary CRC-32 mismatch)" in result.stderr, result.stderr
 
 
 # --- files by path (the read-only view of the packed files under the binary's path) ----------

@@ -2,6 +2,7 @@
 
 import json
 import marshal
+import sys
 
 import pytest
 
@@ -279,3 +280,32 @@ def test_bundle_is_the_same_whatever_the_jobs(tmp_path):
         bundles.append(out.read_bytes())
     assert bundles[0] == bundles[1] == bundles[2]
     assert len(marshal.loads(bundles[0])["modules"]) == 100
+
+
+def test_compress_packs_every_module_with_code_as_a_zstd_frame(tmp_path, stdlib):
+    manifest = _app(tmp_path, {"main.py": "import json\nprint('hi')\n", "pkg/__init__.py": "", "ns/x.py": ""})
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    code, out, _ = _pack(tmp_path, stdlib, bundle)
+    plain = resources.Blob(out.read_bytes())
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress")
+    assert code == 0
+    blob = resources.Blob(out.read_bytes())
+    for record in plain.tables["modules"]:
+        packed = blob.find("modules", record.name)
+        has_code = record.data_length > 0
+        assert bool(packed.flags & resources.COMPRESSED) == has_code, record.name
+        assert packed.flags & ~resources.COMPRESSED == record.flags
+        if has_code:
+            assert blob.module_code(packed) == plain.module_code(record)
+    assert blob.dictionary == (0, 0, 0)  # a handful of tiny modules: no dictionary pays
+
+
+def test_compress_without_zstandard_names_what_is_missing(tmp_path, stdlib, monkeypatch, capsys):
+    manifest = _app(tmp_path, {"main.py": "print('hi')\n"})
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import zstandard raises ImportError
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress")
+    assert code == 1 and not out.exists()
+    assert "compressed packed resources need the zstandard package" in capsys.readouterr().err

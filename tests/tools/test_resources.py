@@ -4,6 +4,7 @@ import struct
 import zlib
 
 import pytest
+import zstandard
 
 from tools.pack import resources as r
 
@@ -35,25 +36,111 @@ def test_round_trip_sorted_and_aligned():
 def test_header_fields():
     data = _blob()
     magic, version, header_size, size = struct.unpack_from("<8sIIQ", data)
-    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 4, 80, len(data))
+    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 5, 96, len(data))
+    assert struct.unpack_from("<III12s", data, 72) == (0, 0, 0, bytes(12))  # no dictionary
 
 
-def test_compressed_module_code_round_trips():
+def _codes(count: int) -> list[bytes]:
+    """Module-like payloads that share vocabulary, so a dictionary pays."""
+    words = [b"import", b"def", b"return", b"self", b"class", b"lambda", b"yield", b"None"]
+    return [b" ".join(words[(i * j) % len(words)] + str(i % 7).encode() for j in range(1500)) + bytes([i % 256])
+            for i in range(count)]
+
+
+def _compressed_blob(codes: list[bytes]) -> tuple[bytes, bytes]:
+    dictionary, frames = r.compress_codes(codes)
+    entries = [r.Entry(f"m{i:03}", frame, flags=r.COMPRESSED) for i, frame in enumerate(frames)]
+    return r.write({"modules": entries + [r.Entry("plain", b"plain")]}, dictionary), dictionary
+
+
+def test_compressed_module_code_round_trips_with_a_dictionary():
+    codes = _codes(120)
+    data, dictionary = _compressed_blob(codes)
+    assert dictionary and zstandard.ZstdCompressionDict(dictionary).dict_id() != 0
+    offset, length, crc = struct.unpack_from("<III", data, 72)
+    assert (bytes(data[offset:offset + length]), crc) == (dictionary, zlib.crc32(dictionary))
+    blob = r.Blob(data)
+    for i, code in enumerate(codes):
+        record = blob.find("modules", f"m{i:03}")
+        assert record.data_length < len(code) // 10
+        assert blob.module_code(record) == code
+    assert blob.module_code(blob.find("modules", "plain")) == b"plain"
+
+
+def test_few_modules_are_compressed_without_a_dictionary():
     code = bytes(range(256)) * 40
-    blob = r.Blob(r.write({"modules": [r.Entry("m", r.compress_code(code), flags=r.COMPRESSED), r.Entry("n", b"plain")]}))
-    record = blob.find("modules", "m")
-    assert record.data_length < len(code) // 10
-    assert blob.module_code(record) == code
-    assert blob.module_code(blob.find("modules", "n")) == b"plain"
+    dictionary, frames = r.compress_codes([code])
+    assert dictionary == b""
+    blob = r.Blob(r.write({"modules": [r.Entry("m", frames[0], flags=r.COMPRESSED)]}))
+    assert blob.module_code(blob.find("modules", "m")) == code
+
+
+def test_compression_is_deterministic():
+    codes = _codes(60)
+    assert r.compress_codes(codes) == r.compress_codes(list(codes))
+
+
+def test_damaged_dictionary_is_refused_at_first_decompression():
+    data, dictionary = _compressed_blob(_codes(60))
+    offset = struct.unpack_from("<I", data, 72)[0]
+    damaged = bytearray(data)
+    damaged[offset + 100] ^= 1
+    blob = r.Blob(bytes(damaged))  # the index is intact
+    assert blob.module_code(blob.find("modules", "plain")) == b"plain"
+    with pytest.raises(r.FormatError, match="dictionary CRC-32 mismatch"):
+        blob.module_code(blob.find("modules", "m000"))
+
+
+def _rewrite_header(data: bytes, offset: int, fmt: str, *values) -> bytes:
+    changed = bytearray(data)
+    struct.pack_into(fmt, changed, offset, *values)
+    struct.pack_into("<I", changed, 60, 0)
+    index_end = struct.unpack_from("<I", changed, 52)[0]
+    struct.pack_into("<I", changed, 60, zlib.crc32(bytes(changed[:index_end])))
+    return bytes(changed)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ((0, 0, 5), "without a dictionary"),
+    ((16, 0, 0), "without a dictionary"),
+    ((8, 100, 0), "outside the payloads"),
+    ((0xFFFFFFF0, 0x100, 0), "outside the payloads"),
+])
+def test_dictionary_fields_are_checked(fields, message):
+    data = _rewrite_header(_blob(), 72, "<III", *fields)
+    with pytest.raises(r.FormatError, match=message):
+        r.Blob(data)
+
+
+def test_dictionary_past_the_end_is_refused():
+    data, _ = _compressed_blob(_codes(60))
+    offset, length, crc = struct.unpack_from("<III", data, 72)
+    with pytest.raises(r.FormatError, match="dictionary .* outside the payloads"):
+        r.Blob(_rewrite_header(data, 72, "<III", offset, len(data) - offset + 1, crc))
+
+
+def _frame(code: bytes) -> bytes:
+    return zstandard.ZstdCompressor(write_content_size=False).compress(code)
 
 
 @pytest.mark.parametrize("payload, message", [
-    (struct.pack("<I", 5) + zlib.compress(b"four"), "decompresses to 4 bytes, its header says 5"),
-    (struct.pack("<I", 4) + b"not zlib", "does not decompress"),
+    (struct.pack("<I", 5) + _frame(b"four"), "decompresses to 4 bytes, its header says 5"),
+    (struct.pack("<I", 4) + b"not zstd", "does not decompress"),
+    (struct.pack("<I", 3) + _frame(b"four"), "does not decompress"),
 ])
 def test_broken_compressed_payload_is_named(payload, message):
     blob = r.Blob(r.write({"modules": [r.Entry("m", payload, flags=r.COMPRESSED)]}))
-    with pytest.raises(r.FormatError, match=message):
+    with pytest.raises(r.FormatError, match=f"entry 'm' {message}"):
+        blob.module_code(blob.find("modules", "m"))
+
+
+def test_frame_of_another_dictionary_is_named():
+    codes = _codes(60)
+    theirs, frames = r.compress_codes([code.upper() for code in codes])
+    ours, _ = r.compress_codes(codes)
+    assert theirs and ours and zstandard.ZstdCompressionDict(theirs).dict_id() != zstandard.ZstdCompressionDict(ours).dict_id()
+    blob = r.Blob(r.write({"modules": [r.Entry("m", frames[0], flags=r.COMPRESSED)]}, ours))
+    with pytest.raises(r.FormatError, match="entry 'm' does not decompress"):
         blob.module_code(blob.find("modules", "m"))
 
 
@@ -61,7 +148,7 @@ def test_compressed_entry_needs_a_length():
     with pytest.raises(ValueError, match="flags"):
         r.write({"modules": [r.Entry("m", b"12", flags=r.COMPRESSED)]})
     with pytest.raises(ValueError, match="flags"):
-        r.write({"resources": [r.Entry("p/a", r.compress_code(b"x"), flags=r.COMPRESSED)]})
+        r.write({"resources": [r.Entry("p/a", struct.pack("<I", 1) + _frame(b"x"), flags=r.COMPRESSED)]})
 
 
 def test_identical_payloads_stored_once():

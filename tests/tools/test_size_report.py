@@ -235,6 +235,18 @@ def test_resources_are_attributed_per_entry_and_add_up():
     assert parts[(size_report.OVERHEAD, "resources index")] > 0
 
 
+def test_the_zstd_dictionary_is_a_part_of_its_own():
+    blob, report = _blob_and_report()
+    modules = resources.Blob(blob)
+    tables = {table: [resources.Entry(r.name, bytes(modules.payload(r)[0]), None, r.flags) for r in records]
+              for table, records in modules.tables.items()}
+    with_dictionary = resources.write(tables, b"\x37\xa4\x30\xec" + b"D" * 996)
+    parts = {(p.group, p.name): p.size
+             for p in size_report.attribute_resources(with_dictionary, dict(report, blob_size=len(with_dictionary)), "r.json")}
+    assert parts[(size_report.OVERHEAD, "zstd dictionary")] == 1000
+    assert sum(parts.values()) == len(with_dictionary) and parts[(size_report.OVERHEAD, "resources padding")] < 16 * 8
+
+
 def test_resources_from_another_build_are_refused():
     blob, report = _blob_and_report()
     with pytest.raises(size_report.SizeReportError, match=r"r\.json: blob_size .* another build"):

@@ -1,6 +1,7 @@
-"""Declares one repository per pinned source archive (a single file, unpacked by the build action)."""
+"""Declares one repository per pinned source archive (a single file, unpacked by the build action),
+and the unpacked zstd sources whose decoder the runtime compiles."""
 
-load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_file")
+load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive", "http_file")
 load("//toolchains:cpython_sources.bzl", "CPYTHON_SOURCES")
 
 def cpython_sources_repos():
@@ -12,3 +13,13 @@ def cpython_sources_repos():
             sha256 = source.sha256,
             downloaded_file_path = source.urls[-1].rpartition("/")[2].replace("%2b", "+"),
         )
+
+    # The same archive as rps_src_zstd (one download: the repository cache keys it by sha256).
+    zstd = CPYTHON_SOURCES["zstd"]
+    http_archive(
+        name = "rps_zstd_decoder",
+        urls = zstd.urls,
+        sha256 = zstd.sha256,
+        strip_prefix = "zstd-" + zstd.version,
+        build_file = Label("//toolchains/private:zstd_decoder.BUILD.bazel"),
+    )

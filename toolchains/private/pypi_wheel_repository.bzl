@@ -1,4 +1,4 @@
-"""Repository rule: one pinned wheel, unpacked, as a py_library `:pkg`."""
+"""Repository rule: one pinned wheel (or one release's wheels for several CPythons), unpacked, as a py_library `:pkg`."""
 
 _BUILD = """\
 load("@rules_python//python:defs.bzl", "py_library")
@@ -24,6 +24,8 @@ def _pypi_wheel_repository_impl(rctx):
         type = "zip",
         output = "site-packages",
     )
+    for url, sha256 in rctx.attr.more_wheels.items():
+        rctx.download_and_extract(url = url, sha256 = sha256, type = "zip", output = "site-packages")
     rctx.file("BUILD.bazel", _BUILD.format(deps = repr([str(d) for d in rctx.attr.deps])))
 
 pypi_wheel_repository = repository_rule(
@@ -31,6 +33,8 @@ pypi_wheel_repository = repository_rule(
     doc = "Downloads one wheel (sha256-checked) and exposes it as `py_library(name = \"pkg\")`.",
     attrs = {
         "deps": attr.string_list(doc = "Labels of the `:pkg` targets of the wheels this one imports."),
+        "more_wheels": attr.string_dict(doc = "More wheels (URL: sha256) unpacked into the same directory: " +
+                                              "the same release built for other CPython versions."),
         "sha256": attr.string(mandatory = True, doc = "sha256 of the wheel file."),
         "urls": attr.string_list(mandatory = True, doc = "Where to download the wheel, tried in order."),
     },

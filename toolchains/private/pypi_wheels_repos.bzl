@@ -10,5 +10,6 @@ def pypi_wheels_repos():
             name = "rps_pypi_" + name,
             urls = [wheel.url],
             sha256 = wheel.sha256,
+            more_wheels = getattr(wheel, "more_wheels", {}),
             deps = ["@rps_pypi_{}//:pkg".format(dep) for dep in wheel.deps],
         )

@@ -14,6 +14,7 @@ reason it is in the binary (or was left out).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import dis
 import json
 import marshal
@@ -240,14 +241,18 @@ def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
             table == "modules" and ((not data and not flags & resources.NAMESPACE) or flags & resources.EXTENSION))
         if not (sources or keep):
             source, flags = None, flags & ~resources.SOURCE
-        if compress and table == "modules" and data and not flags & resources.EXTENSION:
-            data, flags = resources.compress_code(data), flags | resources.COMPRESSED
         return resources.Entry(name, data, source, flags)
 
-    return resources.write({
-        table: [entry(table, name, flags, data, source) for name, flags, data, source, _, _ in entries]
-        for table, entries in tables.items()
-    })
+    packed = {table: [entry(table, name, flags, data, source) for name, flags, data, source, _, _ in entries]
+              for table, entries in tables.items()}
+    dictionary = b""
+    if compress:
+        modules = packed.get("modules", [])
+        chosen = [i for i, e in enumerate(modules) if e.data and not e.flags & resources.EXTENSION]
+        dictionary, frames = resources.compress_codes([modules[i].data for i in chosen])
+        for i, frame in zip(chosen, frames):
+            modules[i] = dataclasses.replace(modules[i], data=frame, flags=modules[i].flags | resources.COMPRESSED)
+    return resources.write(packed, dictionary)
 
 
 def view_path(table: str, name: str, flags: int, has_source: bool) -> str | None:
@@ -362,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-json", help="the distribution's PYTHON.json (its python_stdlib_test_packages are excluded by default)")
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
-    parser.add_argument("--compress", action="store_true", help="zlib-compress module bytecode")
+    parser.add_argument("--compress", action="store_true", help="zstd-compress module bytecode, with a dictionary trained on it")
+    parser.add_argument("--zstandard", metavar="DIR",
+                        help="with --compress: the directory holding the zstandard package (the interpreter runs with -S)")
     parser.add_argument("--data-on-disk", action="append", default=[], help="a package whose data files go to --data-dir")
     parser.add_argument("--data-dir", help="with --data-on-disk: the directory to write them to")
     parser.add_argument("--out", required=True)
@@ -370,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unused-extensions-out",
                         help="with --prune and --python-json: write the extension modules to leave out of the link, one per line")
     args = parser.parse_args(argv)
+    if args.zstandard:
+        sys.path.append(args.zstandard)
     try:
         stdlib, app = load_bundle(args.stdlib_bundle), load_bundle(args.app_bundle)
         doc = _read_python_json(args.python_json) if args.python_json else {}
@@ -389,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         blob = pack(tables, args.sources, args.compress)
         if args.data_dir:
             write_data_on_disk(tables, args.data_on_disk, args.data_dir)
-    except PackError as e:
+    except (PackError, resources.FormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     with open(args.out, "wb") as f:

@@ -8,10 +8,10 @@ import zlib
 from typing import Iterable
 
 MAGIC = b"RPSRES\x00\x1a"
-VERSION = 4
-HEADER = struct.Struct("<8sIIQIIIIIIIIIIIIQ")
+VERSION = 5
+HEADER = struct.Struct("<8sIIQIIIIIIIIIIIIIII12s")
 ENTRY = struct.Struct("<IIIIIIII")
-assert HEADER.size == 80 and ENTRY.size == 32
+assert HEADER.size == 96 and ENTRY.size == 32
 ALIGNMENT = 16
 TABLES = ("modules", "resources", "metadata", "libraries")
 
@@ -25,6 +25,16 @@ _LENGTH = struct.Struct("<I")
 _CRC_FIELD = 60
 _TABLE_FIELDS = (24, 32, 40, 64)  # header offsets of the tables' (offset, count) pairs
 _U32_MAX = 0xFFFFFFFF
+_DICTIONARY_FIELD = 72
+
+# zstd settings of COMPRESSED entries (docs/resources-format.md). Level 19: decoding speed hardly
+# depends on the level, and the build pays once. The dictionary is trained with fixed fastCover
+# parameters (no parameter search, one thread): the same modules give the same bytes.
+ZSTD_LEVEL = 19
+DICTIONARY_SIZE = 112640  # zstd's default dictionary size
+_DICTIONARY_TRAINING = {"k": 1024, "d": 8}
+# Below ~100 bytes of samples per dictionary byte, a dictionary costs more than it saves.
+_SAMPLE_BYTES_PER_DICTIONARY_BYTE = 100
 
 
 class FormatError(Exception):
@@ -39,9 +49,34 @@ class Entry:
     flags: int = 0
 
 
-def compress_code(code: bytes) -> bytes:
-    """A COMPRESSED module payload: the marshalled code's length (u32), then its zlib stream."""
-    return _LENGTH.pack(len(code)) + zlib.compress(code, 9)
+def _zstandard():
+    # Imported on first use: only compressing or reading COMPRESSED entries needs it.
+    try:
+        import zstandard
+    except ImportError as e:
+        raise FormatError(f"compressed packed resources need the zstandard package ({e})") from None
+    return zstandard
+
+
+def compress_codes(codes: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """COMPRESSED payloads for marshalled codes: (the dictionary, or b"" when too little to
+    train one on, [each code's length (u32) then its zstd frame])."""
+    zstandard = _zstandard()
+    total = sum(map(len, codes))
+    dictionary = None
+    size = min(DICTIONARY_SIZE, total // _SAMPLE_BYTES_PER_DICTIONARY_BYTE)
+    if size >= 4096 and len(codes) >= 8:
+        try:
+            dictionary = zstandard.train_dictionary(size, codes, **_DICTIONARY_TRAINING)
+        except zstandard.ZstdError:
+            dictionary = None  # samples zstd cannot train on (too uniform): frames without one
+    compressor = zstandard.ZstdCompressor(
+        level=ZSTD_LEVEL, dict_data=dictionary,
+        # The entry's CRC-32 covers the stored bytes and the length prefix the size.
+        write_checksum=False, write_content_size=False, write_dict_id=True,
+    )
+    frames = [_LENGTH.pack(len(code)) + compressor.compress(code) for code in codes]
+    return (dictionary.as_bytes() if dictionary else b""), frames
 
 
 def _flags_problem(flags: int, table: str, data_length: int) -> bool:
@@ -57,8 +92,9 @@ def _crc(data: bytes, source: bytes | None) -> int:
     return zlib.crc32(source or b"", zlib.crc32(data))
 
 
-def write(tables: dict[str, Iterable[Entry]]) -> bytes:
-    """Serializes the tables (keys from TABLES; missing ones are empty) into one blob."""
+def write(tables: dict[str, Iterable[Entry]], dictionary: bytes = b"") -> bytes:
+    """Serializes the tables (keys from TABLES; missing ones are empty) into one blob, with the
+    zstd dictionary of its COMPRESSED entries when there is one (compress_codes)."""
     unknown = set(tables) - set(TABLES)
     if unknown:
         raise ValueError(f"unknown tables: {sorted(unknown)}")
@@ -103,6 +139,8 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
             payloads.extend(data)
         return payload_offsets[data]
 
+    # The dictionary first: it is read before any compressed module.
+    dictionary_offset = place(dictionary)
     records = bytearray()
     for items, names in zip(sorted_tables, name_offsets):
         for (raw, entry), name_offset in zip(items, names):
@@ -119,7 +157,8 @@ def write(tables: dict[str, Iterable[Entry]]) -> bytes:
     fields = [v for pair in table_offsets for v in pair]
     header = bytearray(HEADER.pack(
         MAGIC, VERSION, HEADER.size, blob_size,
-        *fields[:6], strings_offset, index_end, 0, 0, *fields[6:], 0,
+        *fields[:6], strings_offset, index_end, 0, 0, *fields[6:],
+        dictionary_offset, len(dictionary), zlib.crc32(dictionary) if dictionary else 0, bytes(12),
     ))
     index = header + records + strings
     struct.pack_into("<I", index, _CRC_FIELD, index_crc(index))
@@ -164,7 +203,8 @@ class Blob:
         if len(blob) < HEADER.size:
             raise self._fail(f"{len(blob)} bytes is shorter than the {HEADER.size}-byte header", 0)
         (magic, version, header_size, blob_size, *first_tables, strings_offset, index_end, flags,
-         crc, libraries_offset, libraries_count, reserved) = HEADER.unpack_from(blob)
+         crc, libraries_offset, libraries_count, dictionary_offset, dictionary_length, dictionary_crc,
+         reserved) = HEADER.unpack_from(blob)
         table_fields = first_tables + [libraries_offset, libraries_count]
         if magic != MAGIC:
             raise self._fail(f"bad magic {magic!r}", 0)
@@ -177,12 +217,20 @@ class Blob:
             raise self._fail(f"blob_size {blob_size} != actual size {len(blob)}", 16)
         if flags:
             raise self._fail(f"reserved header flags {flags:#x}", 56)
-        if reserved:
-            raise self._fail("reserved header bytes are not zero", 72)
+        if any(reserved):
+            raise self._fail("reserved header bytes are not zero", 84)
         if not HEADER.size <= strings_offset <= index_end <= blob_size:
             raise self._fail("strings_offset/index_end out of order or out of range", 48)
         if index_crc(blob[:index_end]) != crc:
             raise self._fail("index CRC-32 mismatch", _CRC_FIELD)
+        if dictionary_length == 0:
+            if dictionary_offset or dictionary_crc:
+                raise self._fail("dictionary offset or CRC without a dictionary", _DICTIONARY_FIELD)
+        elif dictionary_offset < index_end or dictionary_offset + dictionary_length > blob_size:
+            raise self._fail(f"dictionary [{dictionary_offset}, {dictionary_offset + dictionary_length}) "
+                             "outside the payloads", _DICTIONARY_FIELD)
+        self.dictionary = (dictionary_offset, dictionary_length, dictionary_crc)
+        self._decompressor = None
         tables_end = HEADER.size
         for i, table in enumerate(TABLES):
             offset, count = table_fields[2 * i], table_fields[2 * i + 1]
@@ -246,11 +294,27 @@ class Blob:
         if not record.flags & COMPRESSED:
             return bytes(data)
         (length,) = _LENGTH.unpack_from(data)
+        zstandard = _zstandard()
         try:
-            code = zlib.decompress(data[_LENGTH.size:])
-        except zlib.error as e:
+            code = self._zstd_decompressor().decompress(data[_LENGTH.size:], max_output_size=length)
+        except zstandard.ZstdError as e:
             raise FormatError(f"corrupt packed resources: entry {record.name!r} does not decompress: {e}") from None
         if len(code) != length:
             raise FormatError(f"corrupt packed resources: entry {record.name!r} decompresses to {len(code)} "
                               f"bytes, its header says {length}")
         return code
+
+    def _zstd_decompressor(self):
+        """The decompressor of COMPRESSED entries, made once, after the dictionary's checks."""
+        if self._decompressor is None:
+            zstandard = _zstandard()
+            offset, length, crc = self.dictionary
+            dictionary = None
+            if length:
+                data = bytes(self._blob[offset:offset + length])
+                if zlib.crc32(data) != crc:
+                    raise FormatError(f"corrupt packed resources: dictionary CRC-32 mismatch (at offset {offset})")
+                # zstd parses it at the first frame: a damaged one fails that entry's decompression.
+                dictionary = zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_FULLDICT)
+            self._decompressor = zstandard.ZstdDecompressor(dict_data=dictionary)
+        return self._decompressor

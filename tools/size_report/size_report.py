@@ -354,7 +354,7 @@ def _payload_kind(table: str, flags: int) -> str:
 
 def attribute_resources(blob: bytes, report: dict, origin: str) -> list[Part]:
     """Parts for the packed resources: each entry's stored payloads (a payload two entries share
-    counts once), the index, and the alignment padding between payloads."""
+    counts once), the index, the zstd dictionary, and the alignment padding between payloads."""
     try:
         view = resources.Blob(blob)
     except resources.FormatError as e:
@@ -387,7 +387,11 @@ def attribute_resources(blob: bytes, report: dict, origin: str) -> list[Part]:
     index_end = resources.HEADER.unpack_from(blob)[11]  # the header's index_end
     parts = [Part(group, name, size, _detail(counts[(group, name)])) for (group, name), size in sizes.items()]
     parts.append(Part(OVERHEAD, "resources index", index_end, "packed resources: header, entry tables, names"))
-    parts.append(Part(OVERHEAD, "resources padding", len(blob) - index_end - stored, "packed resources: payloads start on 16-byte boundaries"))
+    dictionary_length = view.dictionary[1]
+    if dictionary_length:
+        parts.append(Part(OVERHEAD, "zstd dictionary", dictionary_length, "packed resources: shared by the compressed modules"))
+    parts.append(Part(OVERHEAD, "resources padding", len(blob) - index_end - stored - dictionary_length,
+                      "packed resources: payloads start on 16-byte boundaries"))
     return parts
 
 
