@@ -564,6 +564,17 @@ def _rewrite_module(data: bytearray, offset: int, blob: resources.Blob, name: st
     data[offset + 60:offset + 64] = resources.index_crc(bytes(data[offset:offset + index_end])).to_bytes(4, "little")
 
 
+def test_compressed_hello_leaves_its_startup_modules_as_they_are():
+    result = _run("HELLO_COMPRESSED")
+    assert result.returncode == 0 and result.stdout == _run("HELLO").stdout, result.stderr
+    assert os.path.getsize(_binary("HELLO_COMPRESSED")) < os.path.getsize(_binary("HELLO")) - 5_000_000
+    _, blob = _blob_offset(Path(_binary("HELLO_COMPRESSED")).read_bytes())
+    for name in ("hello", "encodings", "encodings.utf_8", "codecs", "io", "abc", "_rps_importer"):
+        assert not blob.find("modules", name).flags & resources.COMPRESSED, name
+    for name in ("json", "asyncio", "email.message", "encodings.cp1252"):
+        assert blob.find("modules", name).flags & resources.COMPRESSED, name
+
+
 def test_compressed_binary_packs_zstd_frames_and_a_dictionary():
     _, blob = _blob_offset(Path(_binary("STDLIB_TOUR_COMPRESSED")).read_bytes())
     dictionary_offset, dictionary_length, _ = blob.dictionary

@@ -282,23 +282,37 @@ def test_bundle_is_the_same_whatever_the_jobs(tmp_path):
     assert len(marshal.loads(bundles[0])["modules"]) == 100
 
 
-def test_compress_packs_every_module_with_code_as_a_zstd_frame(tmp_path, stdlib):
-    manifest = _app(tmp_path, {"main.py": "import json\nprint('hi')\n", "pkg/__init__.py": "", "ns/x.py": ""})
+@pytest.mark.parametrize("startup_too", [False, True])
+def test_compress_packs_modules_with_code_as_zstd_frames(tmp_path, stdlib, startup_too):
+    manifest = _app(tmp_path, {"main.py": "import json\nprint('hi')\ndef later():\n    import os\n",
+                               "pkg/__init__.py": "", "ns/x.py": ""})
     bundle = tmp_path / "app.bundle"
     assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
     code, out, _ = _pack(tmp_path, stdlib, bundle)
     plain = resources.Blob(out.read_bytes())
-    code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress")
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress", *(["--compress-startup-modules"] if startup_too else []))
     assert code == 0
     blob = resources.Blob(out.read_bytes())
+    # Start-up: the main module and what its top-level imports reach, with the packages above.
+    # app.main: the main module under its path's name, the same payload.
+    startup = set() if startup_too else {"main", "app.main", "json", "json.decoder", "re", "encodings", "encodings.utf_8"}
     for record in plain.tables["modules"]:
         packed = blob.find("modules", record.name)
-        has_code = record.data_length > 0
-        assert bool(packed.flags & resources.COMPRESSED) == has_code, record.name
+        compressed = record.data_length > 0 and record.name not in startup
+        assert bool(packed.flags & resources.COMPRESSED) == compressed, record.name
         assert packed.flags & ~resources.COMPRESSED == record.flags
-        if has_code:
+        if record.data_length:
             assert blob.module_code(packed) == plain.module_code(record)
     assert blob.dictionary == (0, 0, 0)  # a handful of tiny modules: no dictionary pays
+
+
+def test_startup_modules_follow_top_level_imports_only():
+    def module(name, source, flags=0):
+        return (name, flags, marshal.dumps(compile(source, name, "exec")), None, name, "")
+    modules = [module("app", "import a\nfrom b import c\ndef f():\n    import lazy\n"), module("a", "import a2\n"),
+               module("a2", ""), module("b", "", resources.PACKAGE), module("b.c", ""), module("lazy", ""),
+               module("abc", ""), module("unrelated", "import a\n")]
+    assert pack.startup_modules(modules, "app") == {"app", "a", "a2", "b", "b.c", "abc"}
 
 
 def test_compress_without_zstandard_names_what_is_missing(tmp_path, stdlib, monkeypatch, capsys):

@@ -6,7 +6,8 @@ Outputs: the blob, and a JSON report of every module, resource and metadata file
 reason it is in the binary (or was left out).
 
     pack.py --stdlib-bundle stdlib.bundle --app-bundle app.bundle --main app \\
-        [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] [--compress] \\
+        [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
+        [--compress [--compress-startup-modules] --zstandard DIR] \\
         [--python-json PYTHON.json [--unused-extensions-out unused.txt]] \\
         --out resources.bin --report report.json
 """
@@ -43,6 +44,10 @@ RUNTIME_ROOTS = ("encodings", "traceback", "runpy", "codecs", "io", "abc", "_rps
 # The runtime's own modules: imports inside their functions serve features the program may
 # never use (importlib.resources, importlib.metadata), so pruning does not follow them.
 _RUNTIME_MODULES = ("_rps_importer", "_rps_support", "_rps_view")
+# What every binary imports before its main module (`python_cli -X importtime -c pass`, 3.13):
+# with the main module's top-level imports, the start-up modules that `compress` leaves as they are.
+STARTUP_ROOTS = ("_rps_importer", "_rps_support", "_rps_config", "abc", "codecs", "encodings", "encodings.aliases",
+                 "encodings.utf_8", "io", "linecache", "_sitebuiltins")
 
 
 class PackError(Exception):
@@ -234,7 +239,30 @@ def _reachable(modules: dict[str, tuple], stdlib_names: set[str], includes: list
     return reasons, imported
 
 
-def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
+def startup_modules(modules: list[tuple], main: str) -> set[str]:
+    """The modules every run imports before the main module's body ends, as far as import
+    statements outside functions tell: STARTUP_ROOTS and `main`, then their top-level imports
+    (and the packages above them), transitively. `modules`: the modules table's entries."""
+    entries = {entry[0]: entry for entry in modules}
+    found: set[str] = set()
+    queue = [name for name in STARTUP_ROOTS + (main,) if name in entries]
+    while queue:
+        name = queue.pop()
+        if name in found:
+            continue
+        found.add(name)
+        _, flags, code, *_ = entries[name]
+        if not code or flags & resources.EXTENSION:
+            continue
+        for imported in imports_of(marshal.loads(code), name, bool(flags & resources.PACKAGE), functions=False):
+            queue.extend(candidate for candidate in list(_parents(imported)) + [imported]
+                         if candidate in entries and candidate not in found)
+    return found
+
+
+def pack(tables: dict, sources: bool, compress: bool = False, uncompressed: set[str] = frozenset()) -> bytes:
+    """The blob of `tables`; with `compress`, every module with code except those named in
+    `uncompressed` is a zstd frame."""
     def entry(table: str, name: str, flags: int, data: bytes, source: bytes | None) -> resources.Entry:
         # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
         keep = table == "libraries" or (
@@ -248,7 +276,10 @@ def pack(tables: dict, sources: bool, compress: bool = False) -> bytes:
     dictionary = b""
     if compress:
         modules = packed.get("modules", [])
-        chosen = [i for i, e in enumerate(modules) if e.data and not e.flags & resources.EXTENSION]
+        # A payload two names share (the main module under its path's name) stays shared.
+        kept = {e.data for e in modules if e.name in uncompressed}
+        chosen = [i for i, e in enumerate(modules)
+                  if e.data and not e.flags & resources.EXTENSION and e.data not in kept]
         dictionary, frames = resources.compress_codes([modules[i].data for i in chosen])
         for i, frame in zip(chosen, frames):
             modules[i] = dataclasses.replace(modules[i], data=frame, flags=modules[i].flags | resources.COMPRESSED)
@@ -368,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
     parser.add_argument("--compress", action="store_true", help="zstd-compress module bytecode, with a dictionary trained on it")
+    parser.add_argument("--compress-startup-modules", action="store_true",
+                        help="with --compress: also the modules imported at start-up (startup_modules)")
     parser.add_argument("--zstandard", metavar="DIR",
                         help="with --compress: the directory holding the zstandard package (the interpreter runs with -S)")
     parser.add_argument("--data-on-disk", action="append", default=[], help="a package whose data files go to --data-dir")
@@ -395,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         for pattern in args.stdlib_include:
             if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
-        blob = pack(tables, args.sources, args.compress)
+        uncompressed = set() if args.compress_startup_modules else startup_modules(tables["modules"], args.main)
+        blob = pack(tables, args.sources, args.compress, uncompressed)
         if args.data_dir:
             write_data_on_disk(tables, args.data_on_disk, args.data_dir)
     except (PackError, resources.FormatError) as e:
