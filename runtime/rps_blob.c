@@ -227,22 +227,6 @@ static PyObject *blob_find(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return Py_BuildValue("(LI)", (long long)i, u32(record(t, i) + 24));
 }
 
-/* One buffer for every decompressed module, as large as the largest so far: unmarshalling runs
- * no Python code, so a module is done with it before the next one needs it (the GIL is held). A
- * fresh allocation per module page-faults its memory in every time. */
-static unsigned char *decompression_buffer(uint32_t size) {
-    static unsigned char *buffer;
-    static uint32_t capacity;
-    if (size > capacity || !buffer) {
-        uint32_t wanted = size > 65536 ? size : 65536;
-        unsigned char *grown = PyMem_RawRealloc(buffer, wanted);
-        if (!grown) return NULL;
-        buffer = grown;
-        capacity = wanted;
-    }
-    return buffer;
-}
-
 #if RPS_ZSTD
 /* Made at the first compressed module (the GIL serialises their use): one decompression context,
  * and the blob's dictionary, read in place, after its CRC-32 is checked. */
@@ -290,16 +274,19 @@ static PyObject *blob_code(PyObject *self, PyObject *arg) {
     if (!(u32(r + 24) & FLAG_COMPRESSED)) return PyMarshal_ReadObjectFromString((const char *)data, length);
     /* COMPRESSED: the marshalled code's length (u32), then its zstd frame. */
     uint32_t expected = u32(data);
-    unsigned char *code = decompression_buffer(expected);
+    unsigned char *code = PyMem_RawMalloc(expected ? expected : 1);
     if (!code) return PyErr_NoMemory();
     const char *problem = decompress(code, expected, data + 4, length - 4);
     if (problem) {
+        PyMem_RawFree(code);
         return PyErr_Format(PyExc_ImportError,
                             "corrupt packed resources: entry '%.*s' does not decompress to its %lu bytes (%s); "
                             "the executable is damaged, rebuild or re-copy it",
                             (int)u32(r + 4), (const char *)blob + u32(r), (unsigned long)expected, problem);
     }
-    return PyMarshal_ReadObjectFromString((const char *)code, (Py_ssize_t)expected);
+    PyObject *result = PyMarshal_ReadObjectFromString((const char *)code, (Py_ssize_t)expected);
+    PyMem_RawFree(code);
+    return result;
 }
 
 /* data(table, index) -> (data memoryview, source memoryview or None) */
