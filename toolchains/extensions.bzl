@@ -2,7 +2,7 @@
 
 load("//toolchains/private:cpython_sources_repos.bzl", "cpython_sources_repos")
 load("//toolchains/private:python_build_standalone_repository.bzl", "python_build_standalone_archive")
-load("//toolchains/private:pypi_wheels_repos.bzl", "pypi_wheels_repos")
+load("//toolchains/private:pypi_wheels_repos.bzl", "dev_pypi_wheels_repos", "pypi_wheels_repos")
 load("//toolchains/private:uv_repos.bzl", "uv_repos")
 load("//toolchains/private:zig_sdk_repos.bzl", "zig_sdk_repos")
 
@@ -14,6 +14,8 @@ def _repos_extension(declare_repos, doc):
     return module_extension(implementation = _impl, doc = doc)
 
 pypi = _repos_extension(pypi_wheels_repos, "The pinned wheels the helper tools import (toolchains/pypi_wheels.bzl).")
+
+dev_pypi = _repos_extension(dev_pypi_wheels_repos, "The pinned wheels of this module's tests and benchmarks (a dev dependency).")
 
 uv = _repos_extension(uv_repos, "The pinned uv that tools/lock runs, one repository per exec platform (toolchains/uv_versions.bzl).")
 

@@ -1,4 +1,5 @@
-"""Pinned wheels of the Python helper tools' third-party dependencies.
+"""Pinned wheels of the Python helper tools' third-party dependencies (PYPI_WHEELS) and of this
+module's own tests and benchmarks (DEV_PYPI_WHEELS: a dev dependency, never a consumer's).
 
 Pure-Python wheels (except PyInstaller's, for the benchmarks, and zstandard's), so the same files
 serve every interpreter that runs the tools. Each entry: the wheel's URL, its sha256, the other
@@ -9,6 +10,37 @@ directory. Repositories are named `rps_pypi_<key>`.
 _FILES = "https://files.pythonhosted.org/packages"
 
 PYPI_WHEELS = {
+    "packaging": struct(
+        url = _FILES + "/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl",
+        sha256 = "d7193f7c8e4e93f444fde0262bf90af30e16fa0ad0ad44cb553c87339b23cd1c",
+        deps = [],
+    ),
+    "pefile": struct(
+        url = _FILES + "/54/16/12b82f791c7f50ddec566873d5bdd245baa1491bac11d15ffb98aecc8f8b/pefile-2024.8.26-py3-none-any.whl",
+        sha256 = "76f8b485dcd3b1bb8166f1128d395fa3d87af26360c2358fb75b80019b957c6f",
+        deps = [],
+    ),
+    "pyelftools": struct(
+        url = _FILES + "/46/2a/f9697576603dae937727827505a6126a066affb227034e77e6f9068910da/pyelftools-0.33-py3-none-any.whl",
+        sha256 = "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036",
+        deps = [],
+    ),
+    # Compresses the bytecode of `compress = True` binaries (tools/pack, on the distribution's
+    # interpreter) and reads it back in tests (on the host's). Not pure Python: one wheel per
+    # CPython version, unpacked side by side (each version imports its own backend_c.cpython-3XX).
+    "zstandard": struct(
+        url = _FILES + "/63/4b/e3678b4e776db00f9f7b2fe58e547e8928ef32727d7a1ff01dea010f3f13/zstandard-0.25.0-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        sha256 = "8e735494da3db08694d26480f1493ad2cf86e99bdd53e8e9771b2752a5c0246a",
+        deps = [],
+        more_wheels = {
+            _FILES + "/bb/1f/e9cfd801a3f9190bf3e759c422bbfd2247db9d7f3d54a56ecde70137791a/zstandard-0.25.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "9300d02ea7c6506f00e627e287e0492a5eb0371ec1670ae852fefffa6164b072",
+            _FILES + "/53/60/7be26e610767316c028a2cbedb9a3beabdbe33e2182c373f71a1c0b88f36/zstandard-0.25.0-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "5a56ba0db2d244117ed744dfa8f6f5b366e14148e00de44723413b2f3938a902",
+            _FILES + "/31/dc/cc50210e11e465c975462439a492516a73300ab8caa8f5e0902544fd748b/zstandard-0.25.0-cp314-cp314-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl": "e09bb6252b6476d8d56100e8147b803befa9a12cea144bbe629dd508800d1ad0",
+        },
+    ),
+}
+
+DEV_PYPI_WHEELS = {
     "altgraph": struct(
         url = _FILES + "/a9/ba/000a1996d4308bc65120167c21241a3b205464a2e0b58deda26ae8ac21d1/altgraph-0.17.5-py2.py3-none-any.whl",
         sha256 = "f3a22400bce1b0c701683820ac4f3b159cd301acab067c51c653e06961600597",
@@ -39,24 +71,9 @@ PYPI_WHEELS = {
         sha256 = "9121e2c1fdb355232495be3194c8dfe87ccc2d5dee45947b78e68f499790d7a7",
         deps = [],
     ),
-    "packaging": struct(
-        url = _FILES + "/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl",
-        sha256 = "d7193f7c8e4e93f444fde0262bf90af30e16fa0ad0ad44cb553c87339b23cd1c",
-        deps = [],
-    ),
-    "pefile": struct(
-        url = _FILES + "/54/16/12b82f791c7f50ddec566873d5bdd245baa1491bac11d15ffb98aecc8f8b/pefile-2024.8.26-py3-none-any.whl",
-        sha256 = "76f8b485dcd3b1bb8166f1128d395fa3d87af26360c2358fb75b80019b957c6f",
-        deps = [],
-    ),
     "pluggy": struct(
         url = _FILES + "/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl",
         sha256 = "7dd7b0d8832ba3cb632c306926ded123429211b83641b35dc5c41ad2d34f9bec",
-        deps = [],
-    ),
-    "pyelftools": struct(
-        url = _FILES + "/46/2a/f9697576603dae937727827505a6126a066affb227034e77e6f9068910da/pyelftools-0.33-py3-none-any.whl",
-        sha256 = "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036",
         deps = [],
     ),
     "pygments": struct(
@@ -95,18 +112,5 @@ PYPI_WHEELS = {
         url = _FILES + "/92/9d/c4e665119135114480843e7ab388fa94d8480650450e6f8e26b70d323a4c/urllib3-2.8.0-py3-none-any.whl",
         sha256 = "0cf3cae568d36aa9576b28dfb35f11328f1cb974ca7647d9475ebb86c75ac6e3",
         deps = [],
-    ),
-    # Compresses the bytecode of `compress = True` binaries (tools/pack, on the distribution's
-    # interpreter) and reads it back in tests (on the host's). Not pure Python: one wheel per
-    # CPython version, unpacked side by side (each version imports its own backend_c.cpython-3XX).
-    "zstandard": struct(
-        url = _FILES + "/63/4b/e3678b4e776db00f9f7b2fe58e547e8928ef32727d7a1ff01dea010f3f13/zstandard-0.25.0-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
-        sha256 = "8e735494da3db08694d26480f1493ad2cf86e99bdd53e8e9771b2752a5c0246a",
-        deps = [],
-        more_wheels = {
-            _FILES + "/bb/1f/e9cfd801a3f9190bf3e759c422bbfd2247db9d7f3d54a56ecde70137791a/zstandard-0.25.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "9300d02ea7c6506f00e627e287e0492a5eb0371ec1670ae852fefffa6164b072",
-            _FILES + "/53/60/7be26e610767316c028a2cbedb9a3beabdbe33e2182c373f71a1c0b88f36/zstandard-0.25.0-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": "5a56ba0db2d244117ed744dfa8f6f5b366e14148e00de44723413b2f3938a902",
-            _FILES + "/31/dc/cc50210e11e465c975462439a492516a73300ab8caa8f5e0902544fd748b/zstandard-0.25.0-cp314-cp314-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl": "e09bb6252b6476d8d56100e8147b803befa9a12cea144bbe629dd508800d1ad0",
-        },
     ),
 }

@@ -38,10 +38,12 @@ py_standalone_binary(
     deps = [":lib"],
 )
 
-# The Python command line, as a consumer's test harness would re-run sys.executable.
+# The Python command line, as a consumer's test harness would re-run sys.executable; compressed
+# (zstandard and the zstd decoder's sources come from the rules' own repositories).
 py_standalone_binary(
     name = "cli",
     srcs = ["app.py"],
+    compress = True,
     main = "app.py",
     python_command_line = True,
     deps = [":lib"],
@@ -252,8 +254,10 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace, tmp_p
     assert done.stdout == "hello from a consumer ['a', '-c']\n"
     done = consumer.bazel("run", "@rules_py_standalone//examples/hello")
     assert done.stdout == "Hello from Python 3.13!\n"
-    done = consumer.bazel("run", "//:cli", "--", "-X", "dev", "-c", "import sys, greet; print(sys.flags.dev_mode, greet.greeting())")
-    assert done.stdout == "True hello from a consumer\n"
+    # json is not a start-up module of app.py: compressed, decompressed at this import.
+    done = consumer.bazel("run", "//:cli", "--", "-X", "dev", "-c",
+                          "import sys, greet, json; print(sys.flags.dev_mode, greet.greeting(), json.dumps([1]))")
+    assert done.stdout == "True hello from a consumer [1]\n"
     done = consumer.bazel("run", "//:own_test_package")
     assert done.stdout == "the consumer's own test data\n"
     consumer.bazel("build", "@rules_py_standalone//examples/stdlib_tour", "@rules_py_standalone//examples/resources:resources_example")

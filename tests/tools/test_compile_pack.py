@@ -290,9 +290,10 @@ def test_compress_packs_modules_with_code_as_zstd_frames(tmp_path, stdlib, start
     assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
     code, out, _ = _pack(tmp_path, stdlib, bundle)
     plain = resources.Blob(out.read_bytes())
-    code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress", *(["--compress-startup-modules"] if startup_too else []))
+    code, out, report = _pack(tmp_path, stdlib, bundle, "--compress", *(["--compress-startup-modules"] if startup_too else []))
     assert code == 0
     blob = resources.Blob(out.read_bytes())
+    listed = {e["name"]: e for e in json.loads(report.read_text())["modules"]}
     # Start-up: the main module and what its top-level imports reach, with the packages above.
     # app.main: the main module under its path's name, the same payload.
     startup = set() if startup_too else {"main", "app.main", "json", "json.decoder", "re", "encodings", "encodings.utf_8"}
@@ -303,6 +304,7 @@ def test_compress_packs_modules_with_code_as_zstd_frames(tmp_path, stdlib, start
         assert packed.flags & ~resources.COMPRESSED == record.flags
         if record.data_length:
             assert blob.module_code(packed) == plain.module_code(record)
+        assert listed[record.name].get("compressed_size") == (packed.data_length if compressed else None)
     assert blob.dictionary == (0, 0, 0)  # a handful of tiny modules: no dictionary pays
 
 

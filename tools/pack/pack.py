@@ -306,7 +306,11 @@ def view_path(table: str, name: str, flags: int, has_source: bool) -> str | None
     return path + "/__init__.py" if flags & resources.PACKAGE else path + ".py"
 
 
-def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, packages: list[dict] = ()) -> dict:
+def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, packages: list[dict] = (),
+           compressed: dict[str, int] | None = None) -> dict:
+    """compressed: the stored size of each COMPRESSED module (`compressed_size` in the report)."""
+    compressed = compressed or {}
+
     def entry(table, name, flags, data, source, origin, reason):
         # A module keeps its source without --sources only when it has no bytecode (pack()).
         has_source = source is not None and (sources or (not data and not flags & resources.NAMESPACE))
@@ -314,6 +318,8 @@ def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, pa
         path = view_path(table, name, flags, has_source)
         if path is not None:
             listed["path"] = path
+        if table == "modules" and name in compressed:
+            listed["compressed_size"] = compressed[name]
         return listed
 
     return {
@@ -438,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "wb") as f:
         f.write(blob)
     with open(args.report, "w", encoding="utf-8") as f:
-        json.dump(report(tables, excluded, args.sources, len(blob), app.get("packages", [])), f, indent=1)
+        compressed = {r.name: r.data_length for r in resources.Blob(blob).tables["modules"] if r.flags & resources.COMPRESSED}
+        json.dump(report(tables, excluded, args.sources, len(blob), app.get("packages", []), compressed), f, indent=1)
         f.write("\n")
     if args.unused_extensions_out:
         with open(args.unused_extensions_out, "w", encoding="utf-8") as f:
