@@ -35,11 +35,8 @@ def rules_py_standalone_toolchains():
     WORKSPACE after the dependencies."""
     native.register_toolchains(
         "@rules_py_standalone//toolchains/zig:all",
-        "@rules_py_standalone//toolchains/cpython:cpython_3_15_toolchain",
-        "@rules_py_standalone//toolchains/cpython:cpython_3_14_toolchain",
-        "@rules_py_standalone//toolchains/cpython:cpython_3_13_toolchain",
-        "@rules_py_standalone//toolchains/cpython:cpython_3_11_toolchain",
-        "@rules_py_standalone//toolchains/cpython:unsupported_toolchain",
+        # The CPython toolchains, then unsupported_toolchain (name order: MODULE.bazel).
+        "@rules_py_standalone//toolchains/cpython:all",
     )
 
 def python_build_standalone_archive(**kwargs):

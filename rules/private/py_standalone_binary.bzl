@@ -18,7 +18,6 @@ once per distribution), so that it exports nothing else.
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("//rules/private:stamp.bzl", "stamping")
 load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "is_identifier", "link_map", "pack_resources", "plan_link", "size_report", "version_transition")
-load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS")
 
 # The generated main module of console_script / entry_point binaries (tools/compile).
 _ENTRY_POINT_MODULE = "_rps_main"
@@ -112,7 +111,7 @@ def _py_standalone_binary_impl(ctx):
     size_files = size_report(ctx, executable, map_file, packed.report, toolchain, objects + link_inputs, hidden_libraries = bool(compiled_wheels))
 
     # The audit gate: `bazel build` fails when the binary breaks its platform's policy.
-    audit_stamp = audit(ctx, executable, name + ".audit.txt")
+    audit_stamp = audit(ctx, toolchain, executable, name + ".audit.txt")
     data_dir = packed.data_dir
     outputs = [executable] + ([data_dir] if data_dir else [])
     return [
@@ -190,7 +189,7 @@ _ATTRS = {
 def _make_rule(test):
     return rule(
         implementation = _py_standalone_binary_impl,
-        attrs = dict(TARGET_PLATFORM_ATTRS, **dict(MODULE_ATTRS, **_ATTRS)),
+        attrs = dict(MODULE_ATTRS, **_ATTRS),
         cfg = version_transition,
         executable = not test,
         test = test,

@@ -16,7 +16,6 @@ pack, emit, link_plan, then:
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "pack_resources", "plan_link", "version_transition")
-load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "is_musl")
 
 # What the shared object exports (its version script, and the audit's --exported-symbol).
 _API_PATTERN = "rps_embed_*"
@@ -38,8 +37,8 @@ def _py_standalone_library_impl(ctx):
     toolchain = ctx.toolchains[TOOLCHAIN_TYPE].py_standalone
     cc_toolchain = find_cpp_toolchain(ctx)
     name = ctx.label.name
-    if shared and is_musl(ctx):
-        fail("%s: a shared object needs a dynamic C library, and the musl platforms link statically; " % ctx.label +
+    if shared and toolchain.platform.static:
+        fail("%s: a shared object needs a dynamic C library, and %s links statically; " % (ctx.label, toolchain.platform.name) +
              "build it for a glibc platform, or use py_standalone_library (a static library) on musl")
 
     packed = pack_resources(
@@ -142,7 +141,7 @@ def _py_standalone_library_impl(ctx):
         output_type = "dynamic_library",
     )
     shared_object = linked.library_to_link.resolved_symlink_dynamic_library or linked.library_to_link.dynamic_library
-    stamp = audit(ctx, shared_object, name + ".audit.txt", ["--exported-symbol=" + _API_PATTERN])
+    stamp = audit(ctx, toolchain, shared_object, name + ".audit.txt", ["--exported-symbol=" + _API_PATTERN])
     return [
         DefaultInfo(files = depset([shared_object, ctx.file._embed_header]), runfiles = ctx.runfiles([shared_object])),
         OutputGroupInfo(module_report = depset([packed.report]), _validation = depset([stamp])),
@@ -160,7 +159,7 @@ _ATTRS = {
 }
 
 def _make_rule(shared):
-    attrs = dict(TARGET_PLATFORM_ATTRS, **dict(MODULE_ATTRS, **_ATTRS))
+    attrs = dict(MODULE_ATTRS, **_ATTRS)
     attrs["_shared"] = attr.bool(default = shared)
     return rule(
         implementation = _py_standalone_library_impl,

@@ -6,7 +6,6 @@ them together. Tools live in tools/, one module per step (the rules' docstrings 
 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load("@rules_python//python:defs.bzl", "PyInfo")
-load("//rules/private:target_platform.bzl", "audit_policy")
 load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
 load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
 
@@ -281,16 +280,17 @@ def compile_runtime(ctx, cc_toolchain, feature_configuration, toolchain, srcs, h
         user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if hidden_visibility else []),
     )
 
-def audit(ctx, file, stamp_name, extra_args = []):
+def audit(ctx, toolchain, file, stamp_name, extra_args = []):
     """The audit gate (tools/audit): a validation output; `bazel build` fails on a violation.
 
-    The policy is the audit_policy attribute or the target platform's; allowed_libraries extend it."""
+    The policy is the audit_policy attribute or the target platform's (the toolchain's platform
+    table entry); allowed_libraries extend it."""
     stamp = ctx.actions.declare_file(stamp_name)
     ctx.actions.run(
         outputs = [stamp],
         inputs = [file],
         executable = ctx.executable._audit,
-        arguments = [file.path, "--policy", ctx.attr.audit_policy or audit_policy(ctx), "--stamp", stamp.path] +
+        arguments = [file.path, "--policy", ctx.attr.audit_policy or toolchain.platform.audit_policy, "--stamp", stamp.path] +
                     ["--allow-library=" + lib for lib in ctx.attr.allowed_libraries] + extra_args,
         mnemonic = "PyStandaloneAudit",
         progress_message = "Auditing %{label}",

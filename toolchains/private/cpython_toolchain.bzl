@@ -1,7 +1,7 @@
 """`cpython_toolchain`: a CPython distribution built here, declared as a py_standalone toolchain."""
 
 load("//rules/private:platform_transition.bzl", "platform_directory")
-load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
+load("//toolchains:platforms.bzl", "BUILD_MACHINE_PLATFORM", "platform_select")
 load(":py_standalone_toolchain.bzl", "py_standalone_toolchain")
 
 def cpython_toolchain(name, distribution, version, tags = []):
@@ -16,29 +16,33 @@ def cpython_toolchain(name, distribution, version, tags = []):
     """
 
     # Bytecode is compiled on the build machine with the embedded version's own interpreter:
-    # for targets the build machine can run (x86_64, glibc or static musl) the distribution
-    # itself, else the same version built for x86_64 glibc.
+    # for targets the build machine can run the distribution itself, else the same version
+    # built for the build machine.
     platform_directory(
         name = name + "_build_interpreter",
         src = distribution,
-        platform = "//platforms:linux_x86_64_gnu",
-        # Built only when an aarch64 binary needs it, not by //... (another CPython build).
+        platform = "//platforms:" + BUILD_MACHINE_PLATFORM,
+        # Built only when another platform needs it, not by //... (another CPython build).
         tags = ["manual"],
     )
-    # A platform with a newer glibc floor (linux_x86_64_gnu_2_28) embeds the 2.17 build, which
+    build_machine_build = ":" + name + "_build_interpreter"
+
+    # A platform with `cpython_of` (linux_x86_64_gnu_2_28) embeds that platform's build, which
     # runs there as well: one CPython build serves both, only the link and the wheels differ.
-    newer_glibc = {"//platforms:is_" + t.name: ":" + name + "_build_interpreter" for t in ZIG_TARGETS if t.glibc and t.glibc != "2.17"}
+    def _own_or_build_machine(platform, runs):
+        if platform.cpython_of:
+            if platform.cpython_of != BUILD_MACHINE_PLATFORM:
+                fail("%s: cpython_of must be %s (the only build platform_directory makes here)" % (platform.name, BUILD_MACHINE_PLATFORM))
+            return build_machine_build
+        return distribution if runs else build_machine_build
+
+    # A Linux platform outside the table: the toolchain fails naming the supported platforms.
+    outside = "//conditions:default"
     py_standalone_toolchain(
         name = name,
-        build_interpreter = select(dict(newer_glibc, **{
-            "@platforms//cpu:x86_64": distribution,
-            "//conditions:default": ":" + name + "_build_interpreter",
-        })),
-        distribution = select(dict(newer_glibc, **{"//conditions:default": distribution})),
-        machine = select({
-            "@platforms//cpu:aarch64": "aarch64",
-            "//conditions:default": "x86_64",
-        }),
+        build_interpreter = select(dict(platform_select(lambda p: _own_or_build_machine(p, p.runs_on_build_machine)), **{outside: build_machine_build})),
+        distribution = select(dict(platform_select(lambda p: _own_or_build_machine(p, True)), **{outside: distribution})),
+        platform = select(dict(platform_select(lambda p: p.name), **{outside: ""})),
         tags = tags,
         version = version,
     )

@@ -6,13 +6,17 @@ bytecode), and what is derived from them once per distribution rather than once 
 the compiled standard library at each optimization level and the C headers.
 """
 
+load("//toolchains:platforms.bzl", "PLATFORMS_BY_NAME")
+
 PyStandaloneToolchainInfo = provider(
     doc = "A static CPython for standalone binaries.",
     fields = {
         "distribution": "Directory: the distribution root (PYTHON.json, build/, install/).",
         "python_json": "String: path of PYTHON.json (inside `distribution`).",
         "version": "String: the X.Y version.",
-        "machine": "String: target ELF machine for tools/emit (x86_64, aarch64).",
+        "machine": "String: target ELF machine for tools/emit and tools/stamp (x86_64, aarch64).",
+        "platform": "struct: the target platform's entry of the platform table (toolchains/platforms.bzl): " +
+                    "its audit_policy, pbs_triple, libc, ...",
         "headers": "Directory: the Python C headers (contains pythonX.Y/Python.h).",
         "include_dir": "String: the include directory to add to the compiler's search path.",
         "stdlib_bundles": "Dict int -> File: the stdlib compiled at optimization level 0, 1, 2.",
@@ -80,11 +84,18 @@ def _py_standalone_toolchain_impl(ctx):
         progress_message = "Hiding the symbols of the static libraries of %{label}",
     )
 
+    platform = PLATFORMS_BY_NAME.get(ctx.attr.platform)
+    if not platform:
+        fail("%s: the target platform is none of rules_py_standalone's platforms (%s); build with " % (
+            ctx.label,
+            ", ".join(PLATFORMS_BY_NAME.keys()),
+        ) + "--platforms=@rules_py_standalone//platforms:<name>")
     info = PyStandaloneToolchainInfo(
         distribution = dist,
         python_json = dist.path + "/PYTHON.json",
         version = version,
-        machine = ctx.attr.machine,
+        machine = platform.cpu,
+        platform = platform,
         headers = headers,
         include_dir = headers.path + "/python" + version,
         stdlib_bundles = bundles,
@@ -113,7 +124,11 @@ py_standalone_toolchain = rule(
             allow_single_file = True,
             doc = "Directory in python-build-standalone's 'full' layout, built for the target platform.",
         ),
-        "machine": attr.string(mandatory = True, values = ["x86_64", "aarch64"], doc = "Target CPU."),
+        "platform": attr.string(
+            mandatory = True,
+            doc = "The target platform's name in the platform table (toolchains/platforms.bzl); " +
+                  "another value fails naming the table's platforms.",
+        ),
         "version": attr.string(mandatory = True, doc = "X.Y version of the distribution."),
         "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
         "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),

@@ -6,12 +6,17 @@ archive's `python/PYTHON.json` (format version 8) says what it is; the repositor
 `py_standalone_toolchain` and a `toolchain()` to register (docs/toolchain.md).
 """
 
-# target_triple -> (constraint values, ELF machine, runs on an x86_64 Linux build machine)
-_TRIPLES = {
-    "x86_64-unknown-linux-gnu": (["@platforms//os:linux", "@platforms//cpu:x86_64", "@rules_py_standalone//platforms:gnu"], "x86_64", True),
-    "x86_64-unknown-linux-musl": (["@platforms//os:linux", "@platforms//cpu:x86_64", "@rules_py_standalone//platforms:musl"], "x86_64", True),
-    "aarch64-unknown-linux-gnu": (["@platforms//os:linux", "@platforms//cpu:aarch64", "@rules_py_standalone//platforms:gnu"], "aarch64", False),
-}
+load("//toolchains:platforms.bzl", "PLATFORMS")
+
+def _platforms_by_triple():
+    by_triple = {}
+    for platform in PLATFORMS:
+        by_triple.setdefault(platform.pbs_triple, []).append(platform)
+    return by_triple
+
+# target_triple -> the platform table's entries of that triple (both glibc floors of x86_64 gnu).
+_TRIPLES = _platforms_by_triple()
+
 _SUPPORTED_FORMAT = "8"
 
 _BUILD = """\
@@ -26,7 +31,7 @@ py_standalone_toolchain(
     name = "distribution",
     build_interpreter = {build_interpreter},
     distribution = ":python",
-    machine = {machine},
+    platform = select({platforms}),
     version = {version},
 )
 
@@ -54,7 +59,11 @@ def _python_build_standalone_archive_impl(rctx):
     triple = doc.get("target_triple", "")
     if triple not in _TRIPLES:
         fail("%s: target_triple %r is not supported (supported: %s)" % (where, triple, ", ".join(_TRIPLES)))
-    constraints, machine, runs_here = _TRIPLES[triple]
+    platforms = _TRIPLES[triple]
+    constraints = ["@platforms//os:linux", "@platforms//cpu:" + platforms[0].cpu, "@rules_py_standalone//platforms:" + platforms[0].libc]
+    runs_here = platforms[0].runs_on_build_machine
+    platform_by_setting = {"@rules_py_standalone//platforms:is_" + p.name: p.name for p in platforms}
+    platform_by_setting["//conditions:default"] = ""
     version_name = doc["python_major_minor_version"]
     build_interpreter = rctx.attr.build_interpreter
     if not build_interpreter:
@@ -65,7 +74,7 @@ def _python_build_standalone_archive_impl(rctx):
     rctx.file("BUILD.bazel", _BUILD.format(
         build_interpreter = repr(str(build_interpreter)),
         constraints = repr(constraints),
-        machine = repr(machine),
+        platforms = repr(platform_by_setting),
         version = repr(version_name),
         version_setting = version_name.replace(".", "_"),
     ))

@@ -1,6 +1,6 @@
 """Repository rule: the zig compiler from its PyPI wheel, with one cc_toolchain per target."""
 
-load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
+load("//toolchains:platforms.bzl", "PLATFORMS")
 
 # zig needs a writable cache. Inside an action it lives in the action's own temporary
 # directory, so no state is shared between actions and nothing is written outside the sandbox.
@@ -87,7 +87,7 @@ def _zig_sdk_repository_impl(rctx):
         type = "zip",
     )
     build = [_BUILD_HEADER.format(config_bzl = str(Label("//toolchains/private:zig_cc_toolchain_config.bzl")))]
-    for target in ZIG_TARGETS:
+    for target in PLATFORMS:
         commands = {
             "cc": "cc -target " + target.zig_target,
             "c++": "c++ -target " + target.zig_target,
@@ -121,7 +121,7 @@ def _zig_sdk_repository_impl(rctx):
 
 zig_sdk_repository = repository_rule(
     implementation = _zig_sdk_repository_impl,
-    doc = "Downloads PyPI's ziglang wheel (sha256-checked) and declares a cc_toolchain per target of ZIG_TARGETS.",
+    doc = "Downloads PyPI's ziglang wheel (sha256-checked) and declares a cc_toolchain per platform of the platform table (toolchains/platforms.bzl).",
     attrs = {
         "sha256": attr.string(mandatory = True, doc = "sha256 of the wheel."),
         "urls": attr.string_list(mandatory = True, doc = "Where to download the wheel, tried in order."),

@@ -7,8 +7,8 @@ is inspected here once per configuration (tools/wheel): its extension modules, t
 they load and the audit of every shared object.
 """
 
-load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "audit_policy", "is_musl")
-load("//toolchains:zig_versions.bzl", "ZIG_TARGETS")
+load("//rules/private:target_platform.bzl", "TARGET_PLATFORM_ATTRS", "target_platform")
+load("//toolchains:platforms.bzl", "PLATFORMS")
 
 PyPIPackageInfo = provider(
     doc = "The wheels of a PyPI package and of everything it depends on, for one configuration.",
@@ -32,14 +32,15 @@ def _pypi_package_impl(ctx):
     wheel = ctx.file.wheel
     inspection = None
     if ctx.attr.compiled:
-        if is_musl(ctx):
+        platform = target_platform(ctx)
+        if platform.libc == "musl":
             fail(("%s: %s has compiled extension modules, and musl binaries are fully static: they " +
                   "cannot load shared objects. Build for a glibc platform " +
                   "(//platforms:linux_x86_64_gnu), or use a pure-Python alternative.") % (where, wheel.basename))
         inspection = ctx.actions.declare_file(ctx.label.name + ".wheel.json")
         args = ctx.actions.args()
         args.add(wheel)
-        args.add("--policy", audit_policy(ctx))
+        args.add("--policy", platform.audit_policy)
         args.add("--out", inspection)
         ctx.actions.run(
             outputs = [inspection],
@@ -69,7 +70,7 @@ pypi_package = rule(
     doc = "A locked PyPI package: its wheel for the configured platform, and its dependencies.",
     attrs = dict(TARGET_PLATFORM_ATTRS, **{
         "compiled": attr.bool(doc = "The chosen wheel has a platform tag (extension modules)."),
-        "configurations": attr.string(default = ", ".join([t.name for t in ZIG_TARGETS])),
+        "configurations": attr.string(default = ", ".join([t.name for t in PLATFORMS])),
         "deps": attr.label_list(providers = [PyPIPackageInfo]),
         "dist": attr.string(mandatory = True),
         "lock": attr.string(doc = "The lock file, for messages."),

@@ -1,32 +1,28 @@
 """The configurations a PyPI wheel is chosen for: each target platform x each CPython built here.
 
-Derived from the platform table (toolchains/zig_versions.bzl ZIG_TARGETS) and the CPython source
-pins (toolchains/cpython_sources.bzl), so adding a platform or a version is not an edit here.
+Derived from the platform table (toolchains/platforms.bzl), the versions built here
+(toolchains/python_versions.bzl) and their source pins (toolchains/cpython_sources.bzl), so
+adding a platform or a version is not an edit here.
 """
 
 load("//toolchains:cpython_sources.bzl", "CPYTHON_SOURCES")
-load("//toolchains:zig_versions.bzl", "ZIG_TARGETS", "target_constraints")
-
-# The musl that zig links into musl targets (zig 0.17 bundles musl 1.2.5): musllinux_1_2.
-_MUSL_VERSION = "1.2"
-
+load("//toolchains:platforms.bzl", "PLATFORMS", "platform_constraints")
+load("//toolchains:python_versions.bzl", "BUILT_PYTHON_VERSIONS", "version_key")
 
 def pypi_targets():
     """[struct(key, platform, cpu, libc, libc_version, constraints, python, python_xy)] for every configuration."""
     found = []
-    for key in sorted(CPYTHON_SOURCES):
-        if not key.startswith("cpython_"):
-            continue
-        full = CPYTHON_SOURCES[key].version
-        xy = ".".join(full.split(".")[:2])
-        for target in ZIG_TARGETS:
+    for built in BUILT_PYTHON_VERSIONS:
+        xy = built.version
+        full = CPYTHON_SOURCES["cpython_" + version_key(xy)].version
+        for target in PLATFORMS:
             found.append(struct(
-                key = "%s_%s" % (target.name, xy.replace(".", "_")),
+                key = "%s_%s" % (target.name, version_key(xy)),
                 platform = target.name,
                 cpu = target.cpu,
                 libc = target.libc,
-                libc_version = target.glibc or _MUSL_VERSION,
-                constraints = target_constraints(target),
+                libc_version = target.libc_version,
+                constraints = platform_constraints(target),
                 python = full,
                 python_xy = xy,
             ))
