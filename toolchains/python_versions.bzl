@@ -31,3 +31,10 @@ def version_key(version):
 def version_at_least(version, oldest):
     """Whether "X.Y" `version` is `oldest` or newer."""
     return [int(p) for p in version.split(".")] >= [int(p) for p in oldest.split(".")]
+
+def version_tags(version):
+    """Tags of a target that needs `version`'s distribution: `manual` unless //... builds it."""
+    for v in PYTHON_VERSIONS:
+        if v.version == version:
+            return [] if v.in_all else ["manual"]
+    fail("%s is not in PYTHON_VERSIONS (toolchains/python_versions.bzl)" % version)

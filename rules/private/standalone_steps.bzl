@@ -134,19 +134,17 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
     }))
 
     tools = ctx.files._dist_python_tools
-    run_python = dist_python_command(toolchain.build_python)
     optimize = ctx.attr.optimize
 
     app_bundle = ctx.actions.declare_file(name + ".rps/app.bundle")
     args = ctx.actions.args()
-    args.add(ctx.file._compile)
     args.add("--manifest", manifest)
     args.add("--optimize", str(optimize))
     args.add("--out", app_bundle)
     ctx.actions.run_shell(
         outputs = [app_bundle],
         inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data + wheel_files, transitive = [depset(sources), depset(dep_data)]),
-        command = run_python,
+        command = dist_python_command(toolchain.build_python, "tools.compile.compile"),
         arguments = [args],
         mnemonic = "PyStandaloneCompile",
         progress_message = "Compiling Python modules of %{label}",
@@ -155,7 +153,6 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
     blob = ctx.actions.declare_file(name + ".rps/resources.bin")
     report = ctx.actions.declare_file(name + ".modules.json")
     args = ctx.actions.args()
-    args.add(ctx.file._pack)
     args.add("--stdlib-bundle", toolchain.stdlib_bundles[optimize])
     args.add("--app-bundle", app_bundle)
     args.add("--python-json", toolchain.python_json)
@@ -187,7 +184,7 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
             [app_bundle, toolchain.stdlib_bundles[optimize], toolchain.distribution, toolchain.build_interpreter] + tools,
             transitive = [ctx.attr._zstandard[DefaultInfo].default_runfiles.files] if ctx.attr.compress else [],
         ),
-        command = run_python,
+        command = dist_python_command(toolchain.build_python, "tools.pack.pack"),
         arguments = [args],
         mnemonic = "PyStandalonePack",
         progress_message = "Packing the resources of %{label}",
@@ -446,11 +443,9 @@ MODULE_ATTRS = {
     "stdlib_include": attr.string_list(
         doc = "Stdlib modules or packages to keep even if excluded by default or by pruning (e.g. \"test\").",
     ),
-    "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
     "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
-    "_pack": attr.label(default = "//tools/pack:pack.py", allow_single_file = True),
     "_zstandard": attr.label(default = "@rps_pypi_zstandard//:pkg"),
     "_zstd_decoder_hdrs": attr.label(default = "@rps_zstd_decoder//:headers"),
     "_zstd_decoder_srcs": attr.label(default = "@rps_zstd_decoder//:sources"),

@@ -15,7 +15,7 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
 from tests.qemu_sysroot import arm64_sysroot
-from tools.python_json import python_json
+from tools.formats import python_json
 
 MUSL, AARCH64, QEMU, SYSROOT_FILE = (
     Path(os.environ[name]).resolve() for name in ("MUSL_DIST", "AARCH64_DIST", "QEMU_AARCH64", "ARM64_LIBC")

@@ -9,7 +9,7 @@ from elftools.elf.elffile import ELFFile
 
 from tests.qemu_sysroot import arm64_sysroot
 from tools.audit import audit
-from tools.pack import resources
+from tools.formats import resources
 
 EXPECTED = "&lt;i&gt;&amp;&lt;/i&gt; [1, {'a': 'b'}] True True\n"
 

@@ -1,6 +1,6 @@
 """Differential fuzzing of the packed resources' index checks: the runtime's C checks
 (`_rps_blob.check_index`, the code every binary runs at start-up) against the Python reader
-(tools/pack/resources.py), on damaged copies of small blobs and of this binary's own blob.
+(tools/formats/resources.py), on damaged copies of small blobs and of this binary's own blob.
 
     blob_fuzz [--iterations N] [--seed S]
 
@@ -19,7 +19,7 @@ import struct
 import sys
 
 import _rps_blob
-from tools.pack import resources
+from tools.formats import resources
 
 PROT_NONE = 0  # <sys/mman.h>; the mmap module has no name for it
 EDGE_VALUES = (0, 1, 3, 4, 16, 31, 32, 79, 80, 81, 95, 96, 97, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.pack import resources
+from tools.formats import resources
 
 HELLO_OUTPUT = "Hello from Python 3.13!\n"
 # ELF DT_NEEDED libraries a glibc binary may load (the audit policy's allowlist).

@@ -7,8 +7,10 @@ import sys
 import pytest
 
 from tools.compile import compile as compile_tool
+from tools.formats import bundle as bundle_format
+from tools.formats import python_json
+from tools.formats import resources
 from tools.pack import pack
-from tools.pack import resources
 
 
 def _write(root, files):
@@ -63,13 +65,30 @@ def _pack(tmp_path, stdlib, app_bundle, *extra):
     return code, out, report
 
 
+def _python_json(tmp_path, test_packages=(), extensions=None):
+    """A small valid PYTHON.json (docs/python-json.md) for pack's --python-json."""
+    doc = {
+        "version": "8", "target_triple": "x86_64-unknown-linux-gnu", "python_version": "3.13.5",
+        "python_major_minor_version": "3.13", "python_tag": "cp313", "python_bytecode_magic_number": "f30d0d0a",
+        "python_exe": "install/bin/python3.13", "python_paths": {"stdlib": "install/lib/python3.13"},
+        "python_stdlib_test_packages": list(test_packages), "python_extension_module_loading": ["builtin"],
+        "libpython_link_mode": "static", "crt_features": [], "licenses": [], "build_options": "",
+        "build_info": {
+            "core": {"objs": [], "static_lib": "build/lib/libpython3.13.a", "links": []},
+            "extensions": extensions or {},
+        },
+    }
+    path = tmp_path / "PYTHON.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
 def test_compile_and_pack(tmp_path, stdlib):
     manifest = _app(tmp_path, {"main.py": "import json\nprint('hi')\n", "pkg/__init__.py": "", "pkg/d.txt": "x"},
                     data=["pkg/d.txt"])
     bundle = tmp_path / "app.bundle"
     assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
-    python_json = tmp_path / "PYTHON.json"
-    python_json.write_text(json.dumps({"python_stdlib_test_packages": ["test"]}))
+    python_json = _python_json(tmp_path, test_packages=["test"])
     code, out, report = _pack(tmp_path, stdlib, bundle, "--python-json", str(python_json))
     assert code == 0
     blob = resources.Blob(out.read_bytes())
@@ -153,8 +172,7 @@ def test_app_package_named_like_an_excluded_stdlib_package(tmp_path, stdlib, pru
     manifest = _app(tmp_path, files, data=["test/leakers/README.txt"])
     bundle = tmp_path / "app.bundle"
     assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
-    python_json = tmp_path / "PYTHON.json"
-    python_json.write_text(json.dumps({"python_stdlib_test_packages": ["test"]}))
+    python_json = _python_json(tmp_path, test_packages=["test"])
     code, out, _ = _pack(tmp_path, stdlib, bundle, "--python-json", str(python_json), *prune)
     assert code == 0
     blob = resources.Blob(out.read_bytes())
@@ -325,3 +343,63 @@ def test_compress_without_zstandard_names_what_is_missing(tmp_path, stdlib, monk
     code, out, _ = _pack(tmp_path, stdlib, bundle, "--compress")
     assert code == 1 and not out.exists()
     assert "compressed packed resources need the zstandard package" in capsys.readouterr().err
+
+
+def test_large_extensions_come_from_the_parsed_python_json(tmp_path, stdlib):
+    ext = {"in_core": True, "init_fn": "PyInit_x", "objs": [], "required": False, "variant": "default"}
+    extensions = {
+        "_ssl": [dict(ext, links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}])],
+        "_codecs_jp": [dict(ext, links=[])],
+        "_socket": [dict(ext, links=[{"name": "m", "system": True}])],
+        "_sqlite3": [dict(ext, required=True, links=[{"name": "sqlite3", "path_static": "build/lib/libsqlite3.a"}])],
+    }
+    path = _python_json(tmp_path, extensions=extensions)
+    assert pack.large_extensions(python_json.load(path, check_paths=False)) == ["_codecs_jp", "_ssl"]
+
+
+def test_pack_names_a_broken_python_json(tmp_path, stdlib, capsys):
+    manifest = _app(tmp_path, {"main.py": "print('hi')\n"})
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    broken = tmp_path / "PYTHON.json"
+    broken.write_text(json.dumps({"python_stdlib_test_packages": ["test"]}))
+    code, out, _ = _pack(tmp_path, stdlib, bundle, "--python-json", str(broken))
+    assert code == 1 and not out.exists()
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(broken) in err and "version" in err
+
+
+def _bundle_file(tmp_path, **changes):
+    content = {"format": bundle_format.FORMAT, "python": tuple(sys.version_info[:2]), "optimize": 0,
+               "modules": [("m", 0, b"", None, "m.py")], "resources": [], "metadata": [],
+               "libraries": [], "packages": []}
+    content.update(changes)
+    path = tmp_path / "x.bundle"
+    path.write_bytes(marshal.dumps(content, 2))
+    return path
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"format": "rps-bundle-2"}, r"not a rps-bundle-3 bundle \(found 'rps-bundle-2'\); rebuild it"),
+    ({"python": (2, 7)}, r"compiled by Python \(2, 7\), packing with"),
+    ({"optimize": 3}, r"optimize is 3, not 0, 1 or 2"),
+    ({"modules": [("m", 0, "code as str", None, "m.py")]}, r"modules\[0\] is not a \(str, int, bytes, bytes/NoneType, str\) entry"),
+    ({"resources": [("r", b"x")]}, r"resources\[0\] is not a"),
+    ({"libraries": None}, r"libraries is not a list"),
+    ({"packages": ["wheel"]}, r"packages is not a list of records"),
+])
+def test_bundle_reader_names_what_is_wrong(tmp_path, changes, message):
+    path = _bundle_file(tmp_path, **changes)
+    with pytest.raises(bundle_format.BundleError, match=message):
+        bundle_format.load(str(path))
+
+
+def test_bundle_reader_refuses_other_files(tmp_path):
+    path = tmp_path / "not.bundle"
+    path.write_bytes(b"\x00garbage")
+    with pytest.raises(bundle_format.BundleError, match=r"not a readable bundle .*; rebuild it with tools/compile"):
+        bundle_format.load(str(path))
+    path.write_bytes(marshal.dumps([1, 2]))
+    with pytest.raises(bundle_format.BundleError, match=r"not a rps-bundle-3 bundle \(found 'list'\)"):
+        bundle_format.load(str(path))
+    assert bundle_format.load(str(_bundle_file(tmp_path)))["modules"] == [("m", 0, b"", None, "m.py")]

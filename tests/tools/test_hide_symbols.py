@@ -11,7 +11,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from tools.hide_symbols import hide_symbols
-from tools.python_json import python_json
+from tools.formats import python_json
 
 FIXTURE_SYMBOLS = {"fixture_data", "fixture_weak", "fixture_c_global", "fixture_asm_global", "PyFixture_Version"}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tools.link_plan import link_plan
-from tools.python_json import python_json
+from tools.formats import python_json
 
 
 def _doc(extensions, link_mode="static"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tools.python_json import make_python_json as mpj
-from tools.python_json import python_json as pj
+from tools.formats import python_json as pj
 
 CONFIG_C = """
 struct _inittab _PyImport_Inittab[] = {

@@ -1,4 +1,4 @@
-"""Unit tests of tools/python_json/python_json.py (the PYTHON.json reader) against docs/python-json.md."""
+"""Unit tests of tools/formats/python_json.py (the PYTHON.json reader) against docs/python-json.md."""
 
 import copy
 import json
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tools.python_json import python_json as pj
+from tools.formats import python_json as pj
 
 
 def minimal_doc() -> dict[str, Any]:

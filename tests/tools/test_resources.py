@@ -1,4 +1,4 @@
-"""Unit tests of the packed resources format (tools/pack/resources.py, docs/resources-format.md)."""
+"""Unit tests of the packed resources format (tools/formats/resources.py, docs/resources-format.md)."""
 
 import struct
 import zlib
@@ -6,7 +6,7 @@ import zlib
 import pytest
 import zstandard
 
-from tools.pack import resources as r
+from tools.formats import resources as r
 
 
 def _blob():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.pack import resources
+from tools.formats import resources
 from tools.size_report import size_report, treemap
 
 _SVG = "{http://www.w3.org/2000/svg}"

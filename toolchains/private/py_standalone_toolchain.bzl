@@ -29,12 +29,21 @@ PyStandaloneToolchainInfo = provider(
     },
 )
 
-def dist_python_command(interpreter_path):
-    """A shell command running `$1` (a tool script) with the distribution's interpreter.
+# This repository's root in the execroot ("external/<name>" when it is not the main one): the
+# tools import each other as `tools.<step>.<module>` from there.
+_TOOLS_ROOT = Label("//tools:dist_python_tools").workspace_root or "."
+
+# Runs module argv[2] as __main__ with argv[1] as the first sys.path entry (in place of the
+# current directory, which -c would put there), then the remaining arguments as its argv.
+_RUN_MODULE = "import runpy, sys; sys.path[0] = sys.argv.pop(1); runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+
+def dist_python_command(interpreter_path, module):
+    """A shell command running tool `module` (e.g. "tools.pack.pack") with the distribution's
+    interpreter, its arguments "$@"; the action's inputs must include //tools:dist_python_tools.
 
     -E -s -S: no environment, user site or site-packages; -B: write no bytecode next to the tools.
     """
-    return '"{}" -E -s -S -B "$@"'.format(interpreter_path)
+    return '"{}" -E -s -S -B -c "{}" {} {} "$@"'.format(interpreter_path, _RUN_MODULE, _TOOLS_ROOT, module)
 
 def _py_standalone_toolchain_impl(ctx):
     version = ctx.attr.version
@@ -43,7 +52,6 @@ def _py_standalone_toolchain_impl(ctx):
     python_rel = "install/bin/python" + version
     build_python = build_dist.path + "/" + python_rel
     tools = ctx.files._dist_python_tools
-    compile_py = ctx.file._compile
 
     headers = ctx.actions.declare_directory(ctx.label.name + "_include")
     ctx.actions.run_shell(
@@ -59,14 +67,13 @@ def _py_standalone_toolchain_impl(ctx):
     for level in (0, 1, 2):
         bundle = ctx.actions.declare_file("{}_stdlib_O{}.bundle".format(ctx.label.name, level))
         args = ctx.actions.args()
-        args.add(compile_py)
         args.add("--stdlib", dist.path + "/install/lib/python" + version)
         args.add("--optimize", str(level))
         args.add("--out", bundle)
         ctx.actions.run_shell(
             outputs = [bundle],
             inputs = depset([dist, build_dist] + tools),
-            command = dist_python_command(build_python),
+            command = dist_python_command(build_python, "tools.compile.compile"),
             arguments = [args],
             mnemonic = "PyStandaloneCompileStdlib",
             progress_message = "Compiling the standard library of %{label} (-O" + str(level) + ")",
@@ -130,7 +137,6 @@ py_standalone_toolchain = rule(
                   "another value fails naming the table's platforms.",
         ),
         "version": attr.string(mandatory = True, doc = "X.Y version of the distribution."),
-        "_compile": attr.label(default = "//tools/compile:compile.py", allow_single_file = True),
         "_dist_python_tools": attr.label(default = "//tools:dist_python_tools"),
         "_hide_symbols": attr.label(default = "//tools/hide_symbols", executable = True, cfg = "exec"),
     },

@@ -26,10 +26,9 @@ from typing import Any
 
 from elftools.elf.elffile import ELFFile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.audit import elf, pe  # noqa: E402
+from tools.audit import elf, pe
 # The tool's API (tests, tools/wheel): the policy names it takes and the error it raises.
-from tools.audit.policy import (  # noqa: E402, F401
+from tools.audit.policy import (  # noqa: F401
     ARCHITECTURES, POLICY_DIR, AuditError, Policy, Violation, builtin_policy_names, is_policy_path, load_policy,
     parse_policy, pefile_module,
 )

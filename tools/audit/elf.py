@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import os
 import re
 import sys
 from typing import Any
@@ -13,8 +12,7 @@ from typing import Any
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.audit.policy import (  # noqa: E402
+from tools.audit.policy import (
     ARCHITECTURES, AuditError, Policy, Violation, builtin_policies, builtin_policy_names, shown, version_key,
 )
 

@@ -3,12 +3,9 @@ characteristics, read with pefile (imported on first use), checked against a pol
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.audit.policy import AuditError, Policy, Violation, builtin_policies, pefile_module, shown  # noqa: E402
+from tools.audit.policy import AuditError, Policy, Violation, builtin_policies, pefile_module, shown
 
 if TYPE_CHECKING:
     import pefile

@@ -1,22 +1,11 @@
 """Compiles a module set to bytecode with the embedded CPython version.
 
 Runs on the distribution's own interpreter (the same CPython version that the binary embeds),
-so the marshalled code objects are what that interpreter loads. The output, a "bundle", is an
-intermediate file read only by `tools/pack` on the same interpreter:
-
-    marshal.dumps({"format": "rps-bundle-3", "python": sys.version_info[:2], "optimize": N,
-                   "modules": [(name, flags, code, source, origin), ...],
-                   "resources": [(name, data, origin), ...], "metadata": [...],
-                   "libraries": [(name, data, origin, cycle_patches), ...],
-                   "packages": [{"dist", "version", "wheel", "packed": {table: count}}]})
-
-`code` is the code object marshalled canonically (`stable_marshal.dumps`), or for an EXTENSION
-module the shared object's bytes (its `source` is then the load list of
-docs/resources-format.md); flags are the module flags of
-docs/resources-format.md. A library's `cycle_patches` is the text of its entry's second payload
-(docs/resources-format.md, "libraries"), or None. Wheels (PyPI packages) are read straight from
-their zip files. Nothing depends on file times, the number of jobs or the hash seed, so equal
-inputs give equal bundles (tests/tools/test_compile_pack.py).
+so the marshalled code objects are what that interpreter loads. The output, a "bundle"
+(docs/bundle-format.md, tools/formats/bundle.py), is read only by `tools/pack` on the same
+interpreter. Code objects are marshalled canonically (`stable_marshal.dumps`); wheels (PyPI
+packages) are read straight from their zip files. Nothing depends on file times, the number of
+jobs or the hash seed, so equal inputs give equal bundles (tests/tools/test_compile_pack.py).
 
     compile.py --stdlib DIR --optimize 0 --out stdlib.bundle
     compile.py --manifest app.json --optimize 0 --out app.bundle
@@ -28,20 +17,17 @@ import argparse
 import configparser
 import dataclasses
 import json
-import marshal
 import os
 import sys
 import tempfile
 import zipfile
 
-# Run as a script by the distribution's interpreter (no py_binary wrapper): the repository root.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.collect import collect  # noqa: E402
-from tools.compile import stable_marshal  # noqa: E402
-from tools.pack import resources  # noqa: E402
-from tools.wheel import layout  # noqa: E402
+from tools.collect import collect
+from tools.compile import stable_marshal
+from tools.formats import bundle as bundle_format
+from tools.formats import resources
+from tools.wheel import layout
 
-BUNDLE_FORMAT = "rps-bundle-3"
 _PARALLEL_THRESHOLD = 64
 
 
@@ -98,21 +84,14 @@ def _read(path: str) -> bytes:
 
 def bundle(module_set: collect.ModuleSet, optimize: int, jobs: int, strict: bool,
            libraries: list[VendoredLibrary] = (), packages: list[dict] = ()) -> bytes:
-    # Marshal format 2 writes no back-references. Format 3 and later flag an object for reuse
-    # when its reference count is above one, and that count depends on the process's history:
-    # the compiled modules arrive from worker processes (fresh objects) or from this one (shared
-    # with the module set), so the same bundle came out in two encodings with --jobs 1 and 2,
-    # that is, on machines with one core and with more (CPython issue 78274).
-    return marshal.dumps({
-        "format": BUNDLE_FORMAT,
-        "python": tuple(sys.version_info[:2]),
-        "optimize": optimize,
-        "modules": compile_modules(module_set.modules, optimize, jobs, strict),
-        "resources": [(r.name, _read(r.path), r.origin) for r in module_set.resources],
-        "metadata": [(r.name, _read(r.path), r.origin) for r in module_set.metadata],
-        "libraries": [(r.name, _read(r.path), r.origin, r.cycle_patches) for r in libraries],
-        "packages": list(packages),
-    }, 2)
+    return bundle_format.dumps(
+        optimize,
+        modules=compile_modules(module_set.modules, optimize, jobs, strict),
+        resources=[(r.name, _read(r.path), r.origin) for r in module_set.resources],
+        metadata=[(r.name, _read(r.path), r.origin) for r in module_set.metadata],
+        libraries=[(r.name, _read(r.path), r.origin, r.cycle_patches) for r in libraries],
+        packages=list(packages),
+    )
 
 
 # --- Wheels ------------------------------------------------------------------------------------

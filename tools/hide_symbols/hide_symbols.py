@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import os
 import pathlib
 import sys
 from collections.abc import Callable
@@ -42,8 +41,7 @@ from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.python_json import python_json  # noqa: E402
+from tools.formats import python_json
 
 AR_MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"

@@ -28,8 +28,7 @@ import pathlib
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.python_json import python_json  # noqa: E402
+from tools.formats import python_json
 
 
 class LinkPlanError(Exception):

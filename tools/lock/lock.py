@@ -19,8 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.pypi import lock_reader  # noqa: E402
+from tools.pypi import lock_reader
 
 HEADER = ("# Locked by `bazel run @rules_py_standalone//tools/lock -- {name}`: do not edit.\n"
           "# input: {name} sha256={digest}\n")

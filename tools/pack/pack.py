@@ -20,13 +20,14 @@ import dis
 import json
 import marshal
 import os
+import pathlib
 import sys
 import types
 from typing import Iterable, Iterator
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.compile.compile import BUNDLE_FORMAT  # noqa: E402
-from tools.pack import resources  # noqa: E402
+from tools.formats import bundle
+from tools.formats import python_json
+from tools.formats import resources
 
 # Left out of every binary unless named in --stdlib-include: the test suite, GUI and IDE
 # packages (no Tk in the distribution), the pip installer, demo/test helper modules.
@@ -52,19 +53,6 @@ STARTUP_ROOTS = ("_rps_importer", "_rps_support", "_rps_config", "abc", "codecs"
 
 class PackError(Exception):
     pass
-
-
-def load_bundle(path: str) -> dict:
-    try:
-        with open(path, "rb") as f:
-            content = marshal.load(f)
-    except (OSError, EOFError, ValueError, TypeError) as e:
-        raise PackError(f"{path}: not a readable bundle ({e}); rebuild it with tools/compile") from None
-    if not isinstance(content, dict) or content.get("format") != BUNDLE_FORMAT:
-        raise PackError(f"{path}: not a {BUNDLE_FORMAT} bundle")
-    if tuple(content["python"]) != tuple(sys.version_info[:2]):
-        raise PackError(f"{path}: compiled by Python {content['python']}, packing with {sys.version_info[:2]}")
-    return content
 
 
 def _matches(name: str, patterns: Iterable[str]) -> str | None:
@@ -333,39 +321,15 @@ def report(tables: dict, excluded: list[dict], sources: bool, blob_size: int, pa
     }
 
 
-def _read_python_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
-        raise PackError(f"{path}: cannot read the distribution's PYTHON.json: {e}") from None
-    if not isinstance(doc, dict):
-        raise PackError(f"{path}: not a PYTHON.json document (a JSON object)")
-    return doc
-
-
-def _test_packages(path: str, doc: dict) -> list[str]:
-    packages = doc.get("python_stdlib_test_packages", [])
-    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
-        raise PackError(f"{path}: python_stdlib_test_packages is not a list of strings")
-    return packages
-
-
-def large_extensions(path: str, doc: dict) -> list[str]:
+def large_extensions(dist: python_json.Distribution) -> list[str]:
     """Extension modules worth leaving out of a pruned binary: those linking their own libraries
     (OpenSSL, SQLite, liblzma, ...) and the CJK codec tables. The others are a few kB each, and
     some of them the interpreter imports by name from C, which no import graph shows."""
-    extensions = doc.get("build_info", {}).get("extensions", {})
-    if not isinstance(extensions, dict):
-        raise PackError(f"{path}: build_info.extensions is not an object")
     found = []
-    for name, variants in extensions.items():
-        if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
-            raise PackError(f"{path}: build_info.extensions.{name} is not a list of variants")
-        chosen = next((v for v in variants if v.get("in_core")), variants[0])
-        links = chosen.get("links") or []
-        own_library = any(isinstance(link, dict) and not link.get("system") for link in links)
-        if (own_library or name in CJK_CODEC_EXTENSIONS) and not chosen.get("required"):
+    for name, variants in dist.extensions.items():
+        chosen = next((v for v in variants if v.in_core), variants[0])
+        own_library = any(not link.system for link in chosen.links)
+        if (own_library or name in CJK_CODEC_EXTENSIONS) and not chosen.required:
             found.append(name)
     return sorted(found)
 
@@ -419,10 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.zstandard:
         sys.path.append(args.zstandard)
     try:
-        stdlib, app = load_bundle(args.stdlib_bundle), load_bundle(args.app_bundle)
-        doc = _read_python_json(args.python_json) if args.python_json else {}
-        test_packages = _test_packages(args.python_json, doc) if args.python_json else []
-        large = large_extensions(args.python_json, doc) if args.python_json else []
+        stdlib, app = bundle.load(args.stdlib_bundle), bundle.load(args.app_bundle)
+        dist = python_json.load(pathlib.Path(args.python_json), check_paths=False) if args.python_json else None
+        test_packages = list(dist.stdlib_test_packages) if dist else []
+        large = large_extensions(dist) if dist else []
         if stdlib["optimize"] != app["optimize"]:
             raise PackError(f"bundles compiled at different optimization levels ({stdlib['optimize']}, {app['optimize']})")
         tables, excluded, unused_extensions = select(
@@ -438,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         blob = pack(tables, args.sources, args.compress, uncompressed)
         if args.data_dir:
             write_data_on_disk(tables, args.data_on_disk, args.data_dir)
-    except (PackError, resources.FormatError) as e:
+    except (PackError, bundle.BundleError, python_json.PythonJsonError, resources.FormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     with open(args.out, "wb") as f:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import array
 import fnmatch
-import os
 import struct
 import subprocess
 import sys

@@ -17,15 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import python_json  # type: ignore[no-redef]
-else:
-    from . import python_json
-
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+
+from tools.formats import python_json
 
 _INITTAB_ENTRY = re.compile(r'\{"(\w+)",\s*(\w+)\}')
 _MAGIC_PY = re.compile(r"MAGIC_NUMBER\s*=\s*\((\d+)\)\.to_bytes\(2,\s*'little'\)\s*\+\s*b'\\r\\n'")

@@ -29,13 +29,12 @@ import re
 import sys
 from typing import Iterable
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from elftools.common.exceptions import ELFError  # noqa: E402
-from elftools.elf.elffile import ELFFile  # noqa: E402
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
 
-from tools.pack import resources  # noqa: E402
-from tools.python_json import python_json  # noqa: E402
-from tools.size_report import treemap  # noqa: E402
+from tools.formats import resources
+from tools.formats import python_json
+from tools.size_report import treemap
 
 # The groups of the picture, in the legend's order, with their colours.
 INTERPRETER = "interpreter (CPython core and its libraries)"

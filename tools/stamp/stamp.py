@@ -12,11 +12,9 @@ builds of one tag differ (docs/releases.md). Without `--status` (no stamping) th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.emit import emit  # noqa: E402
+from tools.emit import emit
 
 SYMBOL = "rps_stamp"
 

@@ -28,9 +28,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools.audit import audit  # noqa: E402
-from tools.wheel.layout import installed_path, is_extension_module  # noqa: E402
+from tools.audit import audit
+from tools.wheel.layout import installed_path, is_extension_module
 
 _ELF_MAGIC = b"\x7fELF"
 
