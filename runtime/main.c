@@ -34,13 +34,6 @@ static int status_failed(PyStatus status) {
     return EXIT_SOFTWARE;
 }
 
-#ifndef RPS_ISOLATED
-#define RPS_ISOLATED 1 /* py_standalone_binary(isolated = ...) */
-#endif
-#ifndef RPS_PYTHON_COMMAND_LINE
-#define RPS_PYTHON_COMMAND_LINE 0 /* py_standalone_binary(python_command_line = ...) */
-#endif
-
 /* The exit status of the SystemExit being raised, printing its message like CPython does
  * (`sys.exit("message")` prints the message and exits with 1). Clears the exception. */
 static int system_exit_status(void) {
@@ -102,9 +95,10 @@ int main(int argc, char **argv) {
         .argc = argc,
         .argv = argv,
         .executable = exe,
-        .isolated = RPS_ISOLATED,
+        /* py_standalone_binary(isolated = ..., python_command_line = ...), packed by tools/pack. */
+        .isolated = (rps_blob_runtime_flags() & RPS_RUNTIME_ISOLATED) != 0,
         .install_signal_handlers = 1,
-        .python_command_line = RPS_PYTHON_COMMAND_LINE,
+        .python_command_line = (rps_blob_runtime_flags() & RPS_RUNTIME_PYTHON_COMMAND_LINE) != 0,
     };
     PyStatus status;
     const char *failed = rps_start(&options, &status);

@@ -38,7 +38,8 @@ extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned
 #define FLAG_COMPRESSED 8u
 #define FLAG_EXTENSION 16u
 #define KNOWN_FLAGS (FLAG_PACKAGE | FLAG_NAMESPACE | FLAG_SOURCE | FLAG_COMPRESSED | FLAG_EXTENSION)
-#define FORMAT_VERSION 5
+#define FORMAT_VERSION 6
+#define RUNTIME_FLAGS_FIELD 56
 #define DICTIONARY_FIELD 72
 /* Header offsets of the tables' (offset, count) pairs: the libraries table came with version 3. */
 static const uint32_t TABLE_FIELDS[TABLE_COUNT] = {24, 32, 40, 64};
@@ -84,7 +85,8 @@ static const char *check_index(const unsigned char *data, uint64_t size, table_t
     }
     if (u32(data + 12) != HEADER_SIZE) return fail(error, "bad header_size", 12);
     if (u64(data + 16) != size) return fail(error, "blob_size differs from the linked size", 16);
-    if (u32(data + 56) != 0) return fail(error, "reserved header flags set", 56);
+    if (u32(data + RUNTIME_FLAGS_FIELD) & ~RPS_KNOWN_RUNTIME_FLAGS)
+        return fail(error, "unknown runtime flags set", RUNTIME_FLAGS_FIELD);
     if (u32(data + 84) || u64(data + 88)) return fail(error, "reserved header bytes set", 84);
     uint32_t strings = u32(data + 48), index_end = u32(data + 52);
     if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
@@ -150,6 +152,8 @@ const char *rps_blob_check(const unsigned char *data, uint64_t size) {
     }
     return NULL;
 }
+
+uint32_t rps_blob_runtime_flags(void) { return blob ? u32(blob + RUNTIME_FLAGS_FIELD) : 0; }
 
 /* Binary search; returns the entry index or -1. */
 static int64_t find(int t, const char *name, Py_ssize_t len) {

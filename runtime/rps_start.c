@@ -265,21 +265,18 @@ static void flush_open_files(void) {
  * threads are joined and atexit handlers run first, modules are cleared (finalizing what they
  * hold), the standard streams are flushed. With finalization = "full" it is Py_FinalizeEx alone.
  * Returns the process exit status. */
-#ifndef RPS_FULL_FINALIZATION
-#define RPS_FULL_FINALIZATION 0 /* py_standalone_binary(finalization = "full") */
-#endif
-
 int rps_finalize(int status) {
-#if !RPS_FULL_FINALIZATION
-    call_if_imported("threading", "_shutdown");
-    call_if_imported("atexit", "_run_exitfuncs");
-    flush_open_files();
-    /* gc is a built-in module: importing it when the program did not costs microseconds. */
-    PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
-    if (!frozen) PyErr_WriteUnraisable(gc);
-    Py_XDECREF(frozen);
-    Py_XDECREF(gc);
-#endif
+    /* finalization = "full" (the header's runtime flags, packed by tools/pack). */
+    if (!(rps_blob_runtime_flags() & RPS_RUNTIME_FULL_FINALIZATION)) {
+        call_if_imported("threading", "_shutdown");
+        call_if_imported("atexit", "_run_exitfuncs");
+        flush_open_files();
+        /* gc is a built-in module: importing it when the program did not costs microseconds. */
+        PyObject *gc = PyImport_ImportModule("gc");
+        PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+        if (!frozen) PyErr_WriteUnraisable(gc);
+        Py_XDECREF(frozen);
+        Py_XDECREF(gc);
+    }
     return Py_FinalizeEx() < 0 ? 120 : status;
 }

@@ -5,7 +5,9 @@ The steps, each one action (tools/ has one module per step):
   2. pack: select the stdlib modules and write the packed resources + a module report;
   3. emit: wrap the packed resources in an object file;
   4. link_plan: linker inputs and extension inittab from the distribution's PYTHON.json;
-  5. compile the C runtime and link everything with the target platform's C/C++ toolchain;
+  5. link everything with the target platform's C/C++ toolchain: the C runtime (//runtime,
+     compiled once per configuration; the binary's settings are in its packed resources) and
+     the binary's own inittab.c;
   6. audit the executable (a validation action);
   7. size_report, only in its output group: a second link for the linker's map, then a treemap
      and a table of what each part costs in the executable (tools/size_report).
@@ -17,7 +19,8 @@ once per distribution), so that it exports nothing else.
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
 load("//rules/private:stamp.bzl", "stamping")
-load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "is_identifier", "link_map", "pack_resources", "plan_link", "size_report", "version_transition")
+load("//rules/private:runtime_library.bzl", "RpsRuntimeInfo")
+load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_inittab", "emit_object", "is_identifier", "link_map", "pack_resources", "plan_link", "runtime_objects", "size_report", "version_transition")
 
 # The generated main module of console_script / entry_point binaries (tools/compile).
 _ENTRY_POINT_MODULE = "_rps_main"
@@ -80,7 +83,10 @@ def _py_standalone_binary_impl(ctx):
         unsupported_features = ctx.disabled_features,
     )
     # The runtime's own functions are not for extension modules either (see the link below).
-    _, compiled = compile_runtime(ctx, cc_toolchain, feature_configuration, toolchain, ctx.files._runtime_srcs + [inittab], hidden_visibility = bool(compiled_wheels))
+    compiled = cc_common.merge_compilation_outputs(compilation_outputs = [
+        runtime_objects(ctx, hidden_visibility = bool(compiled_wheels)),
+        compile_inittab(ctx, cc_toolchain, feature_configuration, toolchain, inittab, hidden_visibility = bool(compiled_wheels)),
+    ])
     stamp_object = _stamp_object(ctx, toolchain)
     blob_outputs = cc_common.create_compilation_outputs(
         objects = depset([blob_object, stamp_object]),
@@ -181,7 +187,10 @@ _ATTRS = {
     ),
     # The runtime's Python half, packed as _<file name>.
     "_runtime_py": attr.label_list(default = ["//runtime:rps_importer.py", "//runtime:rps_support.py", "//runtime:rps_view.py"], allow_files = [".py"]),
-    "_runtime_srcs": attr.label(default = "//runtime:sources"),
+    "_runtime": attr.label(default = "//runtime:binary_runtime", providers = [RpsRuntimeInfo]),
+    "_runtime_hidden": attr.label(default = "//runtime:binary_runtime_hidden", providers = [RpsRuntimeInfo]),
+    "_runtime_hidden_zstd": attr.label(default = "//runtime:binary_runtime_hidden_zstd", providers = [RpsRuntimeInfo]),
+    "_runtime_zstd": attr.label(default = "//runtime:binary_runtime_zstd", providers = [RpsRuntimeInfo]),
     "_stamp": attr.label(default = "//tools/stamp", executable = True, cfg = "exec"),
     "_stamp_setting": attr.label(default = "//rules/private:stamp"),
 }

@@ -15,7 +15,8 @@ pack, emit, link_plan, then:
 """
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain", "use_cpp_toolchain")
-load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_runtime", "emit_object", "pack_resources", "plan_link", "version_transition")
+load("//rules/private:runtime_library.bzl", "RpsRuntimeInfo")
+load("//rules/private:standalone_steps.bzl", "MODULE_ATTRS", "TOOLCHAIN_TYPE", "audit", "compile_inittab", "emit_object", "pack_resources", "plan_link", "runtime_objects", "version_transition")
 
 # What the shared object exports (its version script, and the audit's --exported-symbol).
 _API_PATTERN = "rps_embed_*"
@@ -68,16 +69,10 @@ def _py_standalone_library_impl(ctx):
         requested_features = ctx.features + (["pic"] if shared else []),
         unsupported_features = ctx.disabled_features,
     )
-    _, compiled = compile_runtime(
-        ctx,
-        cc_toolchain,
-        feature_configuration,
-        toolchain,
-        ctx.files._runtime_srcs + [inittab],
-        hidden_visibility = True,
-        public_hdrs = [ctx.file._embed_header],
-        includes = [ctx.file._embed_header.path[:-len("/rules_py_standalone/embed.h")]],
-    )
+    compiled = cc_common.merge_compilation_outputs(compilation_outputs = [
+        runtime_objects(ctx, hidden_visibility = True),
+        compile_inittab(ctx, cc_toolchain, feature_configuration, toolchain, inittab, hidden_visibility = True),
+    ])
     blob_outputs = cc_common.create_compilation_outputs(
         objects = depset([blob_object]),
         pic_objects = depset([blob_object]),
@@ -153,7 +148,9 @@ _ATTRS = {
         default = ["//runtime:rps_embed.py", "//runtime:rps_importer.py", "//runtime:rps_support.py", "//runtime:rps_view.py"],
         allow_files = [".py"],
     ),
-    "_runtime_srcs": attr.label(default = "//runtime:embed_sources"),
+    # The runtime's entry points for a host program (embed.c), symbols hidden, position-independent.
+    "_runtime_hidden": attr.label(default = "//runtime:embed_runtime", providers = [RpsRuntimeInfo]),
+    "_runtime_hidden_zstd": attr.label(default = "//runtime:embed_runtime_zstd", providers = [RpsRuntimeInfo]),
     "_prelink": attr.label(default = "//tools/prelink", executable = True, cfg = "exec"),
     "_embed_header": attr.label(default = "//runtime:include/rules_py_standalone/embed.h", allow_single_file = True),
 }

@@ -7,6 +7,7 @@ them together. Tools live in tools/, one module per step (the rules' docstrings 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load("@rules_python//python:defs.bzl", "PyInfo")
 load("//rules/private/pypi:pypi_package.bzl", "PyPIPackageInfo")
+load("//rules/private:runtime_library.bzl", "RpsRuntimeInfo")
 load("//toolchains/private:py_standalone_toolchain.bzl", "dist_python_command")
 
 TOOLCHAIN_TYPE = Label("//toolchains/cpython:toolchain_type")
@@ -170,6 +171,7 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
         args.add("--zstandard", _site_packages(ctx.attr._zstandard, "zstandard/__init__.py"))
     args.add("--out", blob)
     args.add("--report", report)
+    runtime_flags_args(ctx, args)
     unused_extensions = ctx.actions.declare_file(name + ".rps/unused_extensions.txt")
     args.add("--unused-extensions-out", unused_extensions)
     data_dir = None
@@ -241,41 +243,43 @@ def plan_link(ctx, toolchain, unused_extensions, export_c_api, hidden_libraries)
     )
     return link_params, inittab
 
-def compile_runtime(ctx, cc_toolchain, feature_configuration, toolchain, srcs, hidden_visibility, public_hdrs = [], includes = []):
-    """Compiles the C runtime (runtime/) with the distribution's headers.
+def runtime_objects(ctx, hidden_visibility):
+    """The C runtime's objects (//runtime:*_runtime*, compiled once per configuration): the
+    variant with zstd's decoder when compress = True, hidden symbols when asked.
 
-    With compress = True, zstd's decoder is compiled with it (its symbols as hidden as the
-    runtime's, and inside the private object of a library).
+    Returns CcCompilationOutputs."""
+    runtime = ctx.attr._runtime_zstd if ctx.attr.compress else ctx.attr._runtime
+    if hidden_visibility:
+        runtime = ctx.attr._runtime_hidden_zstd if ctx.attr.compress else ctx.attr._runtime_hidden
+    info = runtime[RpsRuntimeInfo]
+    if info.zstd != ctx.attr.compress or info.hidden_visibility != hidden_visibility:
+        fail("%s: %s is not the runtime variant asked for (zstd %s, hidden %s)" % (ctx.label, runtime.label, ctx.attr.compress, hidden_visibility))
+    return info.compilation_outputs
 
-    Returns cc_common.compile's (compilation context, compilation outputs)."""
-    private_hdrs = ctx.files._runtime_hdrs
-    system_includes = [toolchain.include_dir]
-    if ctx.attr.compress:
-        srcs = srcs + ctx.files._zstd_decoder_srcs
-        private_hdrs = private_hdrs + ctx.files._zstd_decoder_hdrs
-        system_includes = system_includes + [f.dirname for f in ctx.files._zstd_decoder_hdrs if f.basename == "zstd.h"]
-    return cc_common.compile(
+def compile_inittab(ctx, cc_toolchain, feature_configuration, toolchain, inittab, hidden_visibility):
+    """Compiles the binary's own extension module table (link_plan's inittab.c).
+
+    Returns CcCompilationOutputs."""
+    _, outputs = cc_common.compile(
         name = ctx.label.name,
         actions = ctx.actions,
         feature_configuration = feature_configuration,
         cc_toolchain = cc_toolchain,
-        srcs = srcs,
-        private_hdrs = private_hdrs,
-        public_hdrs = [toolchain.headers] + public_hdrs,
-        includes = includes,
-        system_includes = system_includes,
-        local_defines = [
-            "RPS_ISOLATED=%d" % (1 if getattr(ctx.attr, "isolated", True) else 0),
-            "RPS_FULL_FINALIZATION=%d" % (1 if ctx.attr.finalization == "full" else 0),
-            "RPS_PYTHON_COMMAND_LINE=%d" % (1 if getattr(ctx.attr, "python_command_line", False) else 0),
-            "RPS_ZSTD=%d" % (1 if ctx.attr.compress else 0),
-            # zstd's decoder: no tracing hooks (weak symbols), no legacy formats.
-            "ZSTD_TRACE=0",
-            "ZSTD_LEGACY_SUPPORT=0",
-        ],
-        # Functions that are not for extension modules or the host program stay inside.
+        srcs = [inittab],
+        public_hdrs = [toolchain.headers],
+        system_includes = [toolchain.include_dir],
         user_compile_flags = ["-O2"] + (["-fvisibility=hidden"] if hidden_visibility else []),
     )
+    return outputs
+
+def runtime_flags_args(ctx, args):
+    """pack's flags for the header's runtime_flags (isolated, python_command_line, finalization)."""
+    if getattr(ctx.attr, "isolated", False):
+        args.add("--isolated")
+    if getattr(ctx.attr, "python_command_line", False):
+        args.add("--python-command-line")
+    if ctx.attr.finalization == "full":
+        args.add("--full-finalization")
 
 def audit(ctx, toolchain, file, stamp_name, extra_args = []):
     """The audit gate (tools/audit): a validation output; `bazel build` fails on a violation.
@@ -447,9 +451,6 @@ MODULE_ATTRS = {
     "_emit": attr.label(default = "//tools/emit", executable = True, cfg = "exec"),
     "_link_plan": attr.label(default = "//tools/link_plan", executable = True, cfg = "exec"),
     "_zstandard": attr.label(default = "@rps_pypi_zstandard//:pkg"),
-    "_zstd_decoder_hdrs": attr.label(default = "@rps_zstd_decoder//:headers"),
-    "_zstd_decoder_srcs": attr.label(default = "@rps_zstd_decoder//:sources"),
-    "_runtime_hdrs": attr.label(default = "//runtime:headers"),
     "_size_report": attr.label(default = "//tools/size_report", executable = True, cfg = "exec"),
     "_audit": attr.label(default = "//tools/audit", executable = True, cfg = "exec"),
     "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),

@@ -55,3 +55,18 @@ dist_python_tools_test = analysistest.make(
     _dist_python_tools_impl,
     doc = "compile and pack run as modules of this repository on the distribution's interpreter, their files among the inputs.",
 )
+
+def _runtime_flags_test(expected):
+    def _impl(ctx):
+        env = analysistest.begin(ctx)
+        argv = _action(env, "PyStandalonePack").argv
+        found = [flag for flag in ["--isolated", "--python-command-line", "--full-finalization"] if flag in argv]
+        asserts.equals(env, expected, found, "pack's runtime flags")
+        return analysistest.end(env)
+
+    return analysistest.make(_impl, doc = "The binary's isolated, python_command_line and finalization reach the blob's runtime flags: %s." % expected)
+
+# isolated = True and finalization = "fast" by default.
+default_runtime_flags_test = _runtime_flags_test(["--isolated"])
+full_finalization_runtime_flags_test = _runtime_flags_test(["--isolated", "--full-finalization"])
+python_cli_not_isolated_runtime_flags_test = _runtime_flags_test(["--python-command-line"])

@@ -403,3 +403,16 @@ def test_bundle_reader_refuses_other_files(tmp_path):
     with pytest.raises(bundle_format.BundleError, match=r"not a rps-bundle-3 bundle \(found 'list'\)"):
         bundle_format.load(str(path))
     assert bundle_format.load(str(_bundle_file(tmp_path)))["modules"] == [("m", 0, b"", None, "m.py")]
+
+
+@pytest.mark.parametrize("args, flags", [
+    ([], 0),
+    (["--isolated"], resources.RUNTIME_ISOLATED),
+    (["--isolated", "--python-command-line", "--full-finalization"], resources.KNOWN_RUNTIME_FLAGS),
+])
+def test_pack_writes_the_runtime_flags(tmp_path, stdlib, args, flags):
+    manifest = _app(tmp_path, {"main.py": "print('hi')\n"})
+    bundle = tmp_path / "app.bundle"
+    assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
+    code, out, _ = _pack(tmp_path, stdlib, bundle, *args)
+    assert code == 0 and resources.Blob(out.read_bytes()).runtime_flags == flags

@@ -36,7 +36,8 @@ def test_round_trip_sorted_and_aligned():
 def test_header_fields():
     data = _blob()
     magic, version, header_size, size = struct.unpack_from("<8sIIQ", data)
-    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 5, 96, len(data))
+    assert (magic, version, header_size, size) == (b"RPSRES\x00\x1a", 6, 96, len(data))
+    assert struct.unpack_from("<I", data, 56) == (0,)  # no runtime flags
     assert struct.unpack_from("<III12s", data, 72) == (0, 0, 0, bytes(12))  # no dictionary
 
 
@@ -243,3 +244,21 @@ def test_extension_entries_refuse_other_flags(flags):
 def test_library_entries_take_no_flags():
     with pytest.raises(ValueError, match="invalid flags"):
         r.write({"libraries": [r.Entry("libx.so", b"x", None, r.EXTENSION)]})
+
+
+def test_runtime_flags_round_trip():
+    flags = r.RUNTIME_ISOLATED | r.RUNTIME_FULL_FINALIZATION
+    data = r.write({"modules": [r.Entry("m", b"\xe3")]}, runtime_flags=flags)
+    assert struct.unpack_from("<I", data, 56)[0] == flags
+    assert r.Blob(data).runtime_flags == flags
+    assert r.Blob(r.write({})).runtime_flags == 0
+
+
+def test_unknown_runtime_flags_are_refused():
+    with pytest.raises(ValueError, match="unknown runtime flags 0x8"):
+        r.write({}, runtime_flags=8)
+    data = bytearray(r.write({}))
+    struct.pack_into("<I", data, 56, 0x10 | r.RUNTIME_ISOLATED)
+    struct.pack_into("<I", data, 60, r.index_crc(data[:struct.unpack_from("<I", data, 52)[0]]))
+    with pytest.raises(r.FormatError, match=r"unknown runtime flags 0x10 \(at offset 56\)"):
+        r.Blob(bytes(data))

@@ -8,7 +8,7 @@ import zlib
 from typing import Iterable
 
 MAGIC = b"RPSRES\x00\x1a"
-VERSION = 5
+VERSION = 6
 HEADER = struct.Struct("<8sIIQIIIIIIIIIIIIIII12s")
 ENTRY = struct.Struct("<IIIIIIII")
 assert HEADER.size == 96 and ENTRY.size == 32
@@ -21,6 +21,14 @@ SOURCE = 4
 COMPRESSED = 8
 EXTENSION = 16
 KNOWN_FLAGS = PACKAGE | NAMESPACE | SOURCE | COMPRESSED | EXTENSION
+
+# The header's runtime_flags: how the C runtime starts and ends the interpreter (a binary's
+# isolated, python_command_line and finalization attributes), read before Python starts.
+RUNTIME_ISOLATED = 1
+RUNTIME_PYTHON_COMMAND_LINE = 2
+RUNTIME_FULL_FINALIZATION = 4
+KNOWN_RUNTIME_FLAGS = RUNTIME_ISOLATED | RUNTIME_PYTHON_COMMAND_LINE | RUNTIME_FULL_FINALIZATION
+_RUNTIME_FLAGS_FIELD = 56
 _LENGTH = struct.Struct("<I")
 _CRC_FIELD = 60
 _TABLE_FIELDS = (24, 32, 40, 64)  # header offsets of the tables' (offset, count) pairs
@@ -92,12 +100,15 @@ def _crc(data: bytes, source: bytes | None) -> int:
     return zlib.crc32(source or b"", zlib.crc32(data))
 
 
-def write(tables: dict[str, Iterable[Entry]], dictionary: bytes = b"") -> bytes:
+def write(tables: dict[str, Iterable[Entry]], dictionary: bytes = b"", runtime_flags: int = 0) -> bytes:
     """Serializes the tables (keys from TABLES; missing ones are empty) into one blob, with the
-    zstd dictionary of its COMPRESSED entries when there is one (compress_codes)."""
+    zstd dictionary of its COMPRESSED entries when there is one (compress_codes) and the
+    runtime's settings (RUNTIME_* bits)."""
     unknown = set(tables) - set(TABLES)
     if unknown:
         raise ValueError(f"unknown tables: {sorted(unknown)}")
+    if runtime_flags & ~KNOWN_RUNTIME_FLAGS:
+        raise ValueError(f"unknown runtime flags {runtime_flags & ~KNOWN_RUNTIME_FLAGS:#x}")
     sorted_tables: list[list[tuple[bytes, Entry]]] = []
     for table in TABLES:
         items = sorted(((e.name.encode("utf-8"), e) for e in tables.get(table, ())), key=lambda item: item[0])
@@ -157,7 +168,7 @@ def write(tables: dict[str, Iterable[Entry]], dictionary: bytes = b"") -> bytes:
     fields = [v for pair in table_offsets for v in pair]
     header = bytearray(HEADER.pack(
         MAGIC, VERSION, HEADER.size, blob_size,
-        *fields[:6], strings_offset, index_end, 0, 0, *fields[6:],
+        *fields[:6], strings_offset, index_end, runtime_flags, 0, *fields[6:],
         dictionary_offset, len(dictionary), zlib.crc32(dictionary) if dictionary else 0, bytes(12),
     ))
     index = header + records + strings
@@ -215,8 +226,9 @@ class Blob:
             raise self._fail(f"header_size {header_size} != {HEADER.size}", 12)
         if blob_size != len(blob):
             raise self._fail(f"blob_size {blob_size} != actual size {len(blob)}", 16)
-        if flags:
-            raise self._fail(f"reserved header flags {flags:#x}", 56)
+        if flags & ~KNOWN_RUNTIME_FLAGS:
+            raise self._fail(f"unknown runtime flags {flags & ~KNOWN_RUNTIME_FLAGS:#x}", _RUNTIME_FLAGS_FIELD)
+        self.runtime_flags = flags
         if any(reserved):
             raise self._fail("reserved header bytes are not zero", 84)
         if not HEADER.size <= strings_offset <= index_end <= blob_size:

@@ -8,6 +8,7 @@ reason it is in the binary (or was left out).
     pack.py --stdlib-bundle stdlib.bundle --app-bundle app.bundle --main app \\
         [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
         [--compress [--compress-startup-modules] --zstandard DIR] \\
+        [--isolated] [--python-command-line] [--full-finalization] \\
         [--python-json PYTHON.json [--unused-extensions-out unused.txt]] \\
         --out resources.bin --report report.json
 """
@@ -248,9 +249,10 @@ def startup_modules(modules: list[tuple], main: str) -> set[str]:
     return found
 
 
-def pack(tables: dict, sources: bool, compress: bool = False, uncompressed: set[str] = frozenset()) -> bytes:
-    """The blob of `tables`; with `compress`, every module with code except those named in
-    `uncompressed` is a zstd frame."""
+def pack(tables: dict, sources: bool, compress: bool = False, uncompressed: set[str] = frozenset(),
+         runtime_flags: int = 0) -> bytes:
+    """The blob of `tables`, with the runtime's settings (resources.RUNTIME_* bits); with
+    `compress`, every module with code except those named in `uncompressed` is a zstd frame."""
     def entry(table: str, name: str, flags: int, data: bytes, source: bytes | None) -> resources.Entry:
         # A module without bytecode (invalid on purpose) keeps its source: the loader compiles it.
         keep = table == "libraries" or (
@@ -271,7 +273,7 @@ def pack(tables: dict, sources: bool, compress: bool = False, uncompressed: set[
         dictionary, frames = resources.compress_codes([modules[i].data for i in chosen])
         for i, frame in zip(chosen, frames):
             modules[i] = dataclasses.replace(modules[i], data=frame, flags=modules[i].flags | resources.COMPRESSED)
-    return resources.write(packed, dictionary)
+    return resources.write(packed, dictionary, runtime_flags)
 
 
 def view_path(table: str, name: str, flags: int, has_source: bool) -> str | None:
@@ -368,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-json", help="the distribution's PYTHON.json (its python_stdlib_test_packages are excluded by default)")
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--sources", action="store_true", help="embed .py sources besides bytecode")
+    # The C runtime's settings, in the blob's header (docs/resources-format.md, runtime_flags).
+    parser.add_argument("--isolated", action="store_true", help="the interpreter ignores PYTHON* variables (a binary's isolated)")
+    parser.add_argument("--python-command-line", action="store_true", help="arguments are taken as python takes them")
+    parser.add_argument("--full-finalization", action="store_true", help="end with CPython's full finalization")
     parser.add_argument("--compress", action="store_true", help="zstd-compress module bytecode, with a dictionary trained on it")
     parser.add_argument("--compress-startup-modules", action="store_true",
                         help="with --compress: also the modules imported at start-up (startup_modules)")
@@ -399,7 +405,10 @@ def main(argv: list[str] | None = None) -> int:
             if pattern not in names and pattern not in large:
                 raise PackError(f"stdlib_include names {pattern!r}, which is not a module of this distribution's stdlib")
         uncompressed = set() if args.compress_startup_modules else startup_modules(tables["modules"], args.main)
-        blob = pack(tables, args.sources, args.compress, uncompressed)
+        runtime_flags = ((resources.RUNTIME_ISOLATED if args.isolated else 0)
+                         | (resources.RUNTIME_PYTHON_COMMAND_LINE if args.python_command_line else 0)
+                         | (resources.RUNTIME_FULL_FINALIZATION if args.full_finalization else 0))
+        blob = pack(tables, args.sources, args.compress, uncompressed, runtime_flags)
         if args.data_dir:
             write_data_on_disk(tables, args.data_on_disk, args.data_dir)
     except (PackError, bundle.BundleError, python_json.PythonJsonError, resources.FormatError) as e:
