@@ -7,7 +7,7 @@ Every byte of the file is attributed to one part, so the parts add up to the fil
 - archive members to the interpreter or to the built-in extension module whose code alone
   reaches them (symbol references, read with pyelftools);
 - the packed resources entry by entry (the blob read from the executable with
-  tools/pack/resources.py), named by the module report: the stdlib by top-level package, the
+  tools/formats/resources.py), named by the module report: the stdlib by top-level package, the
   application, each PyPI package, the runtime's own modules;
 - the rest (ELF headers, linker tables, merged constants, padding) to named overhead parts.
 
