@@ -37,9 +37,6 @@ def _origin(file):
         return "external/" + file.short_path[3:]
     return file.short_path
 
-def _entry(ctx, file):
-    return {"origin": _origin(file), "path": file.path, "rlocation": runfiles_path(ctx, file)}
-
 def is_identifier(name):
     """Whether `name` is a valid Python identifier (ASCII letters, digits, _)."""
     if not name or name[0].isdigit():
@@ -49,11 +46,27 @@ def is_identifier(name):
             return False
     return True
 
+def _file_line(kind, workspace_name):
+    """map_each for the manifest: a file as one JSON line of `kind` (docs/tools.md, the manifest)."""
+    def line(file):
+        if file.is_directory:
+            return None
+        short = file.short_path
+        rlocation = short[3:] if short.startswith("../") else workspace_name + "/" + short
+        origin = "external/" + short[3:] if short.startswith("../") else short
+        return json.encode({kind: {"origin": origin, "path": file.path, "rlocation": rlocation}})
+
+    return line
+
+def _root_line(root):
+    return json.encode({"root": root})
+
 def collect_inputs(ctx, main):
-    """Python sources, package data and import roots of srcs + deps, in sys.path order.
+    """Python sources, package data and import roots of srcs + deps, as depsets (never flattened
+    here: the manifest takes them through Args, tools/compile sorts them out).
 
     `main` (a File or None) is the main module; without one the first root is the package's
-    directory."""
+    directory. Returns struct(sources, dep_data, imports, main_root)."""
     sources = [depset(ctx.files.srcs + ([main] if main else []))]
     imports = []
     dep_data = []
@@ -64,26 +77,33 @@ def collect_inputs(ctx, main):
             sources.append(dep[PyInfo].transitive_sources)
             imports.append(dep[PyInfo].imports)
         dep_data.append(dep[DefaultInfo].default_runfiles.files)
-    sources = depset(transitive = sources).to_list()
-    source_set = {f.path: None for f in sources}
-    runfiles = depset(transitive = dep_data).to_list()
-    extensions = [f.short_path for f in runfiles if f.basename.endswith(".so") and (".cpython-" in f.basename or ".abi3." in f.basename)]
-    if extensions:
-        fail(("%s: deps contain compiled extension modules, which a standalone binary cannot load yet " +
-              "(it links its C code statically and loads nothing from disk): %s") % (ctx.label, ", ".join(extensions[:5])))
-    data_files = [f for f in runfiles if f.path not in source_set and not f.is_directory and not f.path.endswith((".pyc", ".so"))]
+
     # Without a main module the first root is the target's package, in the target's repository
     # (a library of another repository, such as @rules_py_standalone//examples/embed, too).
     package_dir = "/".join([p for p in [ctx.label.workspace_name or ctx.workspace_name, ctx.label.package] if p])
-    main_dir = runfiles_path(ctx, main).rpartition("/")[0] if main else package_dir
-    roots = [main_dir] + depset(transitive = imports).to_list()
-    repos = {}
-    for f in sources + data_files + ctx.files.data:
-        repos[runfiles_path(ctx, f).partition("/")[0]] = None
-    return sources, data_files, roots + repos.keys()
+    return struct(
+        sources = depset(transitive = sources),
+        dep_data = depset(transitive = dep_data),
+        imports = depset(transitive = imports),
+        main_root = runfiles_path(ctx, main).rpartition("/")[0] if main else package_dir,
+    )
+
+def write_manifest(ctx, manifest, inputs, header):
+    """The compile step's manifest (JSON lines: docs/tools.md): `header` first, then one line per
+    import root, program file, data file and other runfile of the deps, expanded lazily."""
+    args = ctx.actions.args()
+    args.set_param_file_format("multiline")
+    args.add(json.encode(header))
+    args.add_all(inputs.imports, map_each = _root_line)
+    workspace_name = ctx.workspace_name
+    args.add_all(inputs.sources, map_each = _file_line("file", workspace_name), allow_closure = True)
+    args.add_all(ctx.files.data, map_each = _file_line("data", workspace_name), allow_closure = True)
+    args.add_all(inputs.dep_data, map_each = _file_line("dep_data", workspace_name), allow_closure = True)
+    ctx.actions.write(manifest, args)
 
 def wheels_of(ctx):
-    """The PyPI wheels of deps: (all wheels, those with extension modules)."""
+    """The PyPI wheels of deps: (all wheels, those with extension modules). Flattened: the rules
+    branch on whether any wheel has compiled code (the C API export, the hidden libraries)."""
     wheels = depset(transitive = [dep[PyPIPackageInfo].wheels for dep in ctx.attr.deps if PyPIPackageInfo in dep]).to_list()
     return wheels, [w for w in wheels if w.compiled]
 
@@ -104,17 +124,16 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
       struct(blob, report, unused_extensions, data_dir (or None), wheels, compiled_wheels).
     """
     name = ctx.label.name
-    sources, dep_data, roots = collect_inputs(ctx, main)
+    inputs = collect_inputs(ctx, main)
     wheels, compiled_wheels = wheels_of(ctx)
     wheel_files = [w.wheel for w in wheels] + [w.inspection for w in compiled_wheels]
     config = ctx.actions.declare_file(name + ".rps/_rps_config.py")
     ctx.actions.write(config, "\n".join(['"""Settings of this standalone program, written by %s."""' % rule_name] + settings + [""]))
-    manifest = ctx.actions.declare_file(name + ".rps/manifest.json")
-    ctx.actions.write(manifest, json.encode_indent({
-        "roots": roots,
-        "files": [_entry(ctx, f) for f in sources],
-        "data": [_entry(ctx, f) for f in ctx.files.data],
-        "dep_data": [_entry(ctx, f) for f in dep_data],
+    manifest = ctx.actions.declare_file(name + ".rps/manifest.jsonl")
+    write_manifest(ctx, manifest, inputs, {
+        "manifest": "rps-manifest-1",
+        "label": str(ctx.label),
+        "main_root": inputs.main_root,
         "modules": [
             {"name": "_" + f.basename[:-3], "origin": "<rules_py_standalone>/runtime/" + f.basename, "path": f.path}
             for f in ctx.files._runtime_py
@@ -132,7 +151,7 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
             for w in wheels
         ],
         "entry_point": entry_point,
-    }))
+    })
 
     tools = ctx.files._dist_python_tools
     optimize = ctx.attr.optimize
@@ -144,7 +163,7 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
     args.add("--out", app_bundle)
     ctx.actions.run_shell(
         outputs = [app_bundle],
-        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data + wheel_files, transitive = [depset(sources), depset(dep_data)]),
+        inputs = depset([manifest, config, toolchain.build_interpreter] + ctx.files._runtime_py + tools + ctx.files.data + wheel_files, transitive = [inputs.sources, inputs.dep_data]),
         command = dist_python_command(toolchain.build_python, "tools.compile.compile"),
         arguments = [args],
         mnemonic = "PyStandaloneCompile",

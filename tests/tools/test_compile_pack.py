@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tools.collect import collect
 from tools.compile import compile as compile_tool
 from tools.formats import bundle as bundle_format
 from tools.formats import python_json
@@ -44,17 +45,16 @@ def stdlib(tmp_path):
 
 
 def _app(tmp_path, files, roots=("_main/app", "_main"), data=()):
+    """The program `files` and the manifest the rules would write for it (JSON lines)."""
     app = tmp_path / "app"
     _write(app, files)
-    manifest = {
-        "roots": list(roots),
-        "files": [{"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel}
-                  for rel in files if rel.endswith(".py")],
-        "data": [{"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel} for rel in data],
-        "modules": [],
-    }
-    path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(manifest))
+    lines = [{"manifest": "rps-manifest-1", "label": "//app", "main_root": roots[0], "modules": []}]
+    lines += [{"root": root} for root in roots[1:]]
+    lines += [{"file": {"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel}}
+              for rel in files if rel.endswith(".py")]
+    lines += [{"data": {"rlocation": "_main/app/" + rel, "path": str(app / rel), "origin": "app/" + rel}} for rel in data]
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
 
@@ -198,9 +198,11 @@ def test_app_module_shadowing_stdlib_fails(tmp_path, stdlib, capsys):
 
 def test_data_outside_packages_fails(tmp_path, capsys):
     # Under the repository root, app/ would be a namespace package that owns the file.
-    manifest = _app(tmp_path, {"main.py": "", "loose.txt": "x"}, roots=("_main/app",), data=["loose.txt"])
-    assert compile_tool.main(["--manifest", str(manifest), "--out", str(tmp_path / "b")]) == 1
-    assert "data file app/loose.txt is not inside a Python package" in capsys.readouterr().err
+    # (The rules always add the repository roots; app_module_set takes the roots it is given.)
+    manifest = compile_tool.read_manifest(str(_app(tmp_path, {"main.py": "", "loose.txt": "x"}, data=["loose.txt"])))
+    manifest["roots"] = ["_main/app"]
+    with pytest.raises(collect.CollectError, match="data file app/loose.txt is not inside a Python package"):
+        compile_tool.app_module_set(manifest)
 
 
 def test_stdlib_imports_inside_functions_are_not_followed(tmp_path):
@@ -236,7 +238,6 @@ def _wheel(tmp_path, members):
 
 
 def test_wheel_members_become_modules_data_and_metadata(tmp_path):
-    from tools.compile import compile as compile_tool
     wheel = _wheel(tmp_path, {
         "demo/__init__.py": "X = 1\n",
         "demo/data/table.txt": "rows\n",
@@ -256,8 +257,6 @@ def test_wheel_members_become_modules_data_and_metadata(tmp_path):
 
 
 def test_unknown_console_script_lists_the_known_ones(tmp_path):
-    from tools.collect import collect
-    from tools.compile import compile as compile_tool
     wheel = _wheel(tmp_path, {"demo-1.0.dist-info/entry_points.txt": "[console_scripts]\ndemo-cli = demo.cli:main\n"})
     module_set, _, _ = compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
     with pytest.raises(collect.CollectError, match="no package in deps declares it; .* are: demo-cli"):
@@ -265,8 +264,6 @@ def test_unknown_console_script_lists_the_known_ones(tmp_path):
 
 
 def test_wheel_member_outside_site_packages_is_refused(tmp_path):
-    from tools.collect import collect
-    from tools.compile import compile as compile_tool
     wheel = _wheel(tmp_path, {"../evil.py": "x"})
     with pytest.raises(collect.CollectError, match="outside site-packages"):
         compile_tool.wheel_module_set(wheel, str(tmp_path / "scratch"))
@@ -416,3 +413,35 @@ def test_pack_writes_the_runtime_flags(tmp_path, stdlib, args, flags):
     assert compile_tool.main(["--manifest", str(manifest), "--out", str(bundle)]) == 0
     code, out, _ = _pack(tmp_path, stdlib, bundle, *args)
     assert code == 0 and resources.Blob(out.read_bytes()).runtime_flags == flags
+
+
+def test_manifest_sorts_out_the_deps_runfiles(tmp_path):
+    def line(kind, rlocation):
+        return {kind: {"rlocation": rlocation, "path": "p/" + rlocation, "origin": rlocation}}
+    lines = [{"manifest": "rps-manifest-1", "label": "//app", "main_root": "_main/app", "modules": [], "wheels": []},
+             {"root": "_main/lib"}, line("file", "_main/app/main.py"), line("file", "other/x.py"),
+             line("dep_data", "_main/app/main.py"), line("dep_data", "dep/pkg/d.txt"), line("dep_data", "dep/x.pyc"),
+             line("data", "_main/app/d.txt")]
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    manifest = compile_tool.read_manifest(str(path))
+    assert manifest["roots"] == ["_main/app", "_main/lib", "_main", "other", "dep"]
+    assert [f["rlocation"] for f in manifest["dep_data"]] == ["dep/pkg/d.txt"]
+    assert [f["rlocation"] for f in manifest["files"]] == ["_main/app/main.py", "other/x.py"]
+    assert manifest["entry_point"] is None and manifest["wheels"] == []
+
+
+def test_manifest_refuses_compiled_extensions_and_other_files(tmp_path, capsys):
+    path = tmp_path / "m.jsonl"
+    header = {"manifest": "rps-manifest-1", "label": "//app:bin", "main_root": "_main/app"}
+    so = {"dep_data": {"rlocation": "dep/m.cpython-313-x86_64-linux-gnu.so", "path": "p/m.cpython-313-x86_64-linux-gnu.so",
+                       "origin": "external/dep/m.cpython-313-x86_64-linux-gnu.so"}}
+    path.write_text(json.dumps(header) + "\n" + json.dumps(so) + "\n")
+    with pytest.raises(compile_tool.CompileError, match=r"//app:bin: deps contain compiled extension modules.*external/dep/m\.cpython"):
+        compile_tool.read_manifest(str(path))
+    path.write_text('{"roots": []}\n')
+    assert compile_tool.main(["--manifest", str(path), "--out", str(tmp_path / "o")]) == 1
+    assert "not a rps-manifest-1 manifest" in capsys.readouterr().err
+    path.write_text(json.dumps(header) + '\n{"what": 1}\n')
+    with pytest.raises(compile_tool.CompileError, match=r"m\.jsonl:2: not a root or file line"):
+        compile_tool.read_manifest(str(path))

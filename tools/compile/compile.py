@@ -219,6 +219,58 @@ def entry_point_source(entry_point: dict, metadata: list[collect.ResourceFile]) 
             f"    sys.exit(_module.{attribute}())\n")
 
 
+MANIFEST_FORMAT = "rps-manifest-1"
+_FILE_KINDS = ("file", "data", "dep_data")
+
+
+def read_manifest(path: str) -> dict:
+    """The rule's manifest (JSON lines, docs/tools.md) -> the dict app_module_set takes.
+
+    Line 1 is the header ({"manifest", "label", "main_root", "modules", "wheels", "entry_point"});
+    then {"root": path} per import root and {"file" | "data" | "dep_data": {"rlocation", "path",
+    "origin"}} per file, in the rule's order. Here the rule's depsets are sorted out: the deps'
+    other runfiles lose the program's own files, bytecode and shared objects; a compiled
+    extension module among them is refused; every repository holding a file is an import root
+    after the listed ones."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f.read().split("\n") if line]
+    try:
+        records = [json.loads(line) for line in lines]
+    except ValueError as e:
+        raise CompileError(f"{path}: not a manifest of the rules ({e})") from None
+    if not records or not isinstance(records[0], dict) or records[0].get("manifest") != MANIFEST_FORMAT:
+        raise CompileError(f"{path}: not a {MANIFEST_FORMAT} manifest; rebuild it with the rules that wrote it")
+    header, manifest = records[0], {kind: [] for kind in _FILE_KINDS}
+    roots = [header["main_root"]]
+    for number, record in enumerate(records[1:], start=2):
+        kind = next(iter(record), None) if isinstance(record, dict) and len(record) == 1 else None
+        if kind == "root":
+            roots.append(record["root"])
+        elif kind in _FILE_KINDS:
+            manifest[kind].append(record[kind])
+        else:
+            raise CompileError(f"{path}:{number}: not a root or file line: {lines[number - 1][:80]}")
+    sources = {f["path"] for f in manifest["file"]}
+    extensions = [f["origin"] for f in manifest["dep_data"]
+                  if f["path"].endswith(".so") and (".cpython-" in f["path"] or ".abi3." in f["path"])]
+    if extensions:
+        raise CompileError(f"{header.get('label')}: deps contain compiled extension modules, which a standalone binary "
+                           "cannot load yet (it links its C code statically and loads nothing from disk): "
+                           + ", ".join(extensions[:5]))
+    dep_data = [f for f in manifest["dep_data"] if f["path"] not in sources and not f["path"].endswith((".pyc", ".so"))]
+    for f in manifest["file"] + dep_data + manifest["data"]:
+        roots.append(f["rlocation"].partition("/")[0])
+    return {
+        "roots": list(dict.fromkeys(roots)),
+        "files": manifest["file"],
+        "data": manifest["data"],
+        "dep_data": dep_data,
+        "modules": header.get("modules", []),
+        "wheels": header.get("wheels", []),
+        "entry_point": header.get("entry_point"),
+    }
+
+
 def app_module_set(manifest: dict, scratch: str = "") -> tuple[collect.ModuleSet, list, list]:
     """The manifest (written by the Bazel rule) -> module set.
 
@@ -270,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stdlib", help="stdlib directory of the distribution")
-    source.add_argument("--manifest", help="JSON manifest of application files")
+    source.add_argument("--manifest", help="the rule's manifest of application files (JSON lines)")
     parser.add_argument("--optimize", type=int, choices=(0, 1, 2), default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", required=True)
@@ -282,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.stdlib:
                 module_set = collect.stdlib_module_set(args.stdlib)
             else:
-                with open(args.manifest, encoding="utf-8") as f:
-                    module_set, libraries, packages = app_module_set(json.load(f), scratch)
+                module_set, libraries, packages = app_module_set(read_manifest(args.manifest), scratch)
             data = bundle(module_set, args.optimize, args.jobs, strict=not args.stdlib,
                           libraries=libraries, packages=packages)
     except (CompileError, collect.CollectError) as e:
