@@ -117,7 +117,8 @@ def test_the_distributions_bundles_do_not_depend_on_what_a_process_compiled_befo
     if not distribution:
         pytest.skip("DISTRIBUTION (a CPython 3.12+ distribution) is set by the Bazel target only")
     python = os.path.join(os.path.abspath(distribution), "install", "bin", "python3")
-    compile_py = os.path.join(os.path.dirname(stable_marshal.__file__), "compile.py")
+    # The repository root, where `-m tools.compile.compile` is found (as the rules run it).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(stable_marshal.__file__))))
     lib = tmp_path / "lib"
     lib.mkdir()
     for i in range(100):
@@ -125,7 +126,7 @@ def test_the_distributions_bundles_do_not_depend_on_what_a_process_compiled_befo
     bundles = []
     for jobs in ("1", "3"):
         out = tmp_path / f"jobs{jobs}.bundle"
-        subprocess.run([python, compile_py, "--stdlib", str(lib), "--out", str(out), "--jobs", jobs],
-                       check=True, env={"PYTHONHASHSEED": jobs})
+        subprocess.run([python, "-m", "tools.compile.compile", "--stdlib", str(lib), "--out", str(out), "--jobs", jobs],
+                       check=True, env={"PYTHONHASHSEED": jobs, "PYTHONPATH": root, "PYTHONSAFEPATH": "1"})
         bundles.append(out.read_bytes())
     assert bundles[0] == bundles[1]
