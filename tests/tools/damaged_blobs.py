@@ -155,11 +155,56 @@ def _damaged_payloads() -> list[Case]:
     ]
 
 
+def _with_flags(tables: dict[str, list[r.Entry]], flags: int) -> bytes:
+    """The blob of `tables` (one entry in all) with that entry's flags set to `flags`."""
+    data = bytearray(r.write(tables))
+    struct.pack_into("<I", data, r.HEADER.size + 24, flags)  # the first record follows the header
+    return _with_index_crc(data)
+
+
+def _with_index_crc(data: bytearray) -> bytes:
+    index_end = struct.unpack_from("<I", data, 52)[0]
+    struct.pack_into("<I", data, 60, r.index_crc(data[:index_end]))
+    return bytes(data)
+
+
+def _writer_refusals() -> list[Case]:
+    """What the writer refuses to write (test_resources.py's writer tests), made by damaging a valid
+    blob's index, so the readers meet it too."""
+    test = "test_reader_refuses_what_the_writer_refuses"
+    extension = {"modules": [r.Entry("m", b"\x7fELF....", b"o", r.EXTENSION)]}
+    with_extension = "extension entry with namespace, source or compressed flags"
+    reserved = "reserved entry flag bits set"
+    cases = [
+        Case(f"extension-with-{what}-flag", test, _with_flags(extension, r.EXTENSION | flag),
+             f"modules entry 0: invalid flags {r.EXTENSION | flag:#x}", with_extension)
+        for what, flag in [("source", r.SOURCE), ("namespace", r.NAMESPACE), ("compressed", r.COMPRESSED)]
+    ]
+    cases += [
+        Case("library-with-extension-flag", test, _with_flags({"libraries": [r.Entry("libx.so", b"x")]}, r.EXTENSION),
+             f"libraries entry 0: invalid flags {r.EXTENSION:#x}", reserved),
+        Case("resource-with-package-flag", test, _with_flags({"resources": [r.Entry("p/a", b"")]}, r.PACKAGE),
+             f"resources entry 0: invalid flags {r.PACKAGE:#x}", reserved),
+        Case("compressed-resource", test,
+             _with_flags({"resources": [r.Entry("p/a", struct.pack("<I", 1) + _FRAME)]}, r.COMPRESSED),
+             f"resources entry 0: invalid flags {r.COMPRESSED:#x}", reserved),
+        Case("compressed-module-without-a-length", test, _with_flags({"modules": [r.Entry("m", b"12")]}, r.COMPRESSED),
+             f"modules entry 0: invalid flags {r.COMPRESSED:#x}", "compressed entry without a length"),
+    ]
+    # Duplicate names: the second entry's name made the first's.
+    data = bytearray(r.write({"modules": [r.Entry("a", b"1"), r.Entry("b", b"2")]}))
+    first = struct.unpack_from("<II", data, r.HEADER.size)
+    struct.pack_into("<II", data, r.HEADER.size + r.ENTRY.size, *first)
+    cases.append(Case("duplicate-module-names", test, _with_index_crc(data), "modules entry 1: names not strictly increasing",
+                      "entry names not strictly increasing"))
+    return cases
+
+
 @functools.cache
 def cases() -> tuple[Case, ...]:
     """Every case, in a fixed order; names are unique."""
     every = (_broken_headers() + _flipped_index_bytes() + _dictionary_fields() + [_payload_outside_blob()]
-             + _damaged_payloads())
+             + _damaged_payloads() + _writer_refusals())
     assert len({case.name for case in every}) == len(every)
     return tuple(every)
 

@@ -209,3 +209,10 @@ def test_extension_entries_refuse_other_flags(flags):
 def test_library_entries_take_no_flags():
     with pytest.raises(ValueError, match="invalid flags"):
         r.write({"libraries": [r.Entry("libx.so", b"x", None, r.EXTENSION)]})
+
+
+@_each_case
+def test_reader_refuses_what_the_writer_refuses(case):
+    """The writer's refusals above (duplicate names, flags a table or an entry cannot have), put in a
+    valid blob's index: the reader refuses them too."""
+    _refused_on_opening(case)
