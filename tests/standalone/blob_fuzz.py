@@ -1,24 +1,32 @@
 """Differential fuzzing of the packed resources' index checks: the runtime's C checks
 (`_rps_blob.check_index`, the code every binary runs at start-up) against the Python reader
-(tools/formats/resources.py), on damaged copies of small blobs and of this binary's own blob.
+(tools/formats/resources.py): first on every damaged blob of the Python reader's unit tests
+(tests/tools/damaged_blobs.py), then on random damage to copies of small blobs and of this
+binary's own blob.
 
-    blob_fuzz [--iterations N] [--seed S]
+    blob_fuzz [--iterations N] [--seed S]      (--iterations 0: the unit tests' cases only)
 
 Both must accept or refuse each input alike; the C side must never crash or read outside the
 bytes it was given (each input ends where an inaccessible page begins, so a read past its end
-kills the process). Exit status 1 names the first disagreements with the seed and iteration that
-reproduce them.
+kills the process). On the unit tests' cases, the C check must also do what the case says: refuse
+it, naming the check the Python reader names, or, for a case checked at first use, accept it.
+Exit status 1 names the cases that fail and the first disagreements with the seed and iteration
+that reproduce them.
 """
 
 import argparse
 import ctypes
 import mmap
+import os
 import random
 import re
+import signal
 import struct
 import sys
+import traceback
 
 import _rps_blob
+from tests.tools import damaged_blobs
 from tools.formats import resources
 
 PROT_NONE = 0  # <sys/mman.h>; the mmap module has no name for it
@@ -132,6 +140,89 @@ def python_verdict(blob: bytes) -> str | None:
     return None
 
 
+def c_verdict_in_child(guarded: GuardedBuffer, blob: bytes) -> tuple[str | None, str | None]:
+    """(the C check's verdict, None) from a child process, or (None, how the child died): a crash
+    (a read past the end) then names its case instead of ending the whole run."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns to the caller
+        status = 1
+        try:
+            os.close(read_end)
+            verdict = guarded.check(blob)
+            os.write(write_end, b"-" if verdict is None else b"+" + verdict.encode("utf-8", "backslashreplace"))
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 4096):
+        chunks.append(chunk)
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return None, f"crashed ({signal.Signals(os.WTERMSIG(status)).name})"
+    answer = b"".join(chunks)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not answer:
+        return None, f"ended with wait status {status}"
+    return (None if answer == b"-" else answer[1:].decode("utf-8")), None
+
+
+AT_OFFSET = re.compile(r" \(at offset (\d+)\)$")
+
+
+def same_check(c: str, python: str) -> bool:
+    """Whether two refusals name the same failed check. Their words differ ("bad header_size",
+    "header_size 97 != 96"), the offsets they give do not; an unknown version has no offset, and
+    both readers name it with the same words."""
+    c_at, python_at = AT_OFFSET.search(c), AT_OFFSET.search(python)
+    if c_at or python_at:
+        return bool(c_at and python_at) and c_at.group(1) == python_at.group(1)
+    return c.split(" (")[0] == python.split(" (")[0]
+
+
+def case_problem(guarded: GuardedBuffer, case: damaged_blobs.Case) -> str | None:
+    """None when both readers treat the case as tests/tools/damaged_blobs.py says, else what differs."""
+    c, died = c_verdict_in_child(guarded, case.blob)
+    if died:
+        return f"the C check {died}"
+    python = python_verdict(case.blob)
+    if case.checked_at_use:
+        # Documented: both index checks accept it; the damage is found at first use.
+        if c is not None or python is not None:
+            return (f"refused at start-up, but checked at use ({case.checked_at_use}): "
+                    f"C says {c!r}, Python says {python!r}")
+        return None
+    if python is None or (case.python and not re.search(case.python, python)):
+        return f"the Python reader says {python!r}, the case expects {case.python!r}"
+    if c is None:
+        return f"the C check accepts it; Python says {python!r}"
+    if case.c and case.c not in c:
+        return f"the C check says {c!r}, the case expects {case.c!r}"
+    if not same_check(c, python):
+        return f"not the same check: C says {c!r}, Python says {python!r}"
+    return None
+
+
+def check_cases(guarded: GuardedBuffer, cases: tuple[damaged_blobs.Case, ...]) -> list[str]:
+    """Gives every case to both readers; prints how many were checked; returns the failures."""
+    failures = []
+    refused = at_use = 0
+    for case in cases:
+        problem = case_problem(guarded, case)
+        if problem:
+            failures.append(f"case {case.name} ({case.test}): {problem}")
+        elif case.checked_at_use:
+            at_use += 1
+        else:
+            refused += 1
+    print(f"{len(cases)} damaged-blob cases of the unit tests: {refused} refused by both, "
+          f"{at_use} accepted by both at start-up (checked at first use), {len(failures)} failed")
+    return failures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="differential fuzzing of the packed resources' index checks")
     parser.add_argument("--iterations", type=int, default=12000)
@@ -140,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = seed_blobs()
     for seed in seeds:
         assert _rps_blob.check_index(seed) is None and python_verdict(seed) is None
-    guarded = GuardedBuffer(max(map(len, seeds)) + 512)
+    cases = damaged_blobs.cases()
+    guarded = GuardedBuffer(max(map(len, seeds + [case.blob for case in cases])) + 512)
+    failures = check_cases(guarded, cases)
+    if failures:
+        print("failed cases:", *failures, sep="\n  ")
     rng = random.Random(args.seed)
     refused: dict[str, int] = {}
     accepted = utf8_only = 0
@@ -164,8 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {count:6d}  {check}")
     if disagreements:
         print(f"{len(disagreements)} disagreements:", *disagreements[:10], sep="\n  ")
-        return 1
-    return 0
+    return 1 if failures or disagreements else 0
 
 
 if __name__ == "__main__":

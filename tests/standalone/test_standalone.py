@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools import damaged_blobs
 from tools.formats import resources
 
 HELLO_OUTPUT = "Hello from Python 3.13!\n"
@@ -506,11 +507,17 @@ def test_pruned_binary_runs_argparse_help_and_errors():
 
 
 def test_index_checks_agree_with_the_python_reader_on_damaged_blobs():
-    """Differential fuzzing (tests/standalone/blob_fuzz.py), bounded: a fixed seed, so a failure
-    reproduces with `blob_fuzz --seed 1 --iterations 12000`."""
+    """The unit tests' damaged blobs (tests/tools/damaged_blobs.py), then differential fuzzing
+    (tests/standalone/blob_fuzz.py), bounded: a fixed seed, so a failure reproduces with
+    `blob_fuzz --seed 1 --iterations 12000`."""
     result = _run("BLOB_FUZZ", "--seed", "1", "--iterations", "12000")
     assert result.returncode == 0, result.stdout + result.stderr
-    summary = result.stdout.splitlines()[0]
+    lines = result.stdout.splitlines()
+    cases = damaged_blobs.cases()
+    at_use = sum(1 for case in cases if case.checked_at_use)
+    assert lines[0] == (f"{len(cases)} damaged-blob cases of the unit tests: {len(cases) - at_use} refused by both, "
+                        f"{at_use} accepted by both at start-up (checked at first use), 0 failed"), result.stdout
+    summary = next(line for line in lines if line.startswith("12000 damaged blobs: "))
     refused = re.match(r"12000 damaged blobs: \d+ still valid, \d+ refused only .*, (\d+) refused by both", summary).group(1)
     # The damage reaches the checks behind the CRC, not only the CRC.
     assert int(refused) > 8000 and "entry payload outside the blob" in result.stdout, result.stdout
