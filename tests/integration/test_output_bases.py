@@ -17,6 +17,10 @@ from typing import Iterator
 
 import pytest
 
+# What tools/bazel hashes into the install key, in its order.
+INSTALL_KEY_FILES = ("pins.txt", "install_bazel.py", "common.py", "debian_packages.py", "relocation.py",
+                     "bazel_config.py", "truststore.py")
+
 # The slow build waits for the test's signal, so it is surely running while the others run.
 BUILD = """\
 genrule(
@@ -41,7 +45,7 @@ def _launcher() -> Path:
 
 def _install_key(installer: Path) -> str:
     # As tools/bazel computes it: a hash of the pins and the installer.
-    data = b"".join((installer / n).read_bytes() for n in ("pins.txt", "install_bazel.py", "truststore.py"))
+    data = b"".join((installer / n).read_bytes() for n in INSTALL_KEY_FILES)
     return hashlib.sha256(data).hexdigest()[:16]
 
 

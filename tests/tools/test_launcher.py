@@ -10,6 +10,11 @@ from typing import Iterator
 
 import pytest
 
+# What tools/bazel hashes into the install key, in its order.
+INSTALL_KEY_FILES = ("pins.txt", "install_bazel.py", "common.py", "debian_packages.py", "relocation.py",
+                     "bazel_config.py", "truststore.py")
+
+
 @pytest.fixture
 def launcher(tmp_path: Path) -> Path:
     # A copy in a scratch workspace, so the real repository is never touched.
@@ -71,7 +76,7 @@ def _fake_install(launcher: Path, cache: Path) -> Path:
     """A complete private install whose bin/bazel only echoes, placed where the launcher looks."""
     installer = Path(__file__).resolve().parents[2] / "tools" / "install_bazel"
     shutil.copytree(installer, launcher.parent / "install_bazel")
-    data = b"".join((installer / n).read_bytes() for n in ("pins.txt", "install_bazel.py", "truststore.py"))
+    data = b"".join((installer / n).read_bytes() for n in INSTALL_KEY_FILES)
     prefix = cache / "bazel" / f"bazel-{hashlib.sha256(data).hexdigest()[:16]}"
     _fake_bazel(prefix / "bin", "7.7.1")
     (prefix / ".complete").write_text("bazel 7.7.1\n")
