@@ -267,9 +267,10 @@ def runtime_objects(ctx, hidden_visibility):
     variant with zstd's decoder when compress = True, hidden symbols when asked.
 
     Returns CcCompilationOutputs."""
-    runtime = ctx.attr._runtime_zstd if ctx.attr.compress else ctx.attr._runtime
     if hidden_visibility:
         runtime = ctx.attr._runtime_hidden_zstd if ctx.attr.compress else ctx.attr._runtime_hidden
+    else:
+        runtime = ctx.attr._runtime_zstd if ctx.attr.compress else ctx.attr._runtime
     info = runtime[RpsRuntimeInfo]
     if info.zstd != ctx.attr.compress or info.hidden_visibility != hidden_visibility:
         fail("%s: %s is not the runtime variant asked for (zstd %s, hidden %s)" % (ctx.label, runtime.label, ctx.attr.compress, hidden_visibility))

@@ -72,3 +72,13 @@ def _runtime_variant_test(zstd):
 
 runtime_with_zstd_test = _runtime_variant_test(zstd = True)
 runtime_without_zstd_test = _runtime_variant_test(zstd = False)
+
+def _library_runtime_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.equals(env, ["embed_runtime_zstd"], _linked_runtime_variants(env), "the runtime variant linked")
+    return analysistest.end(env)
+
+library_runtime_test = analysistest.make(
+    _library_runtime_impl,
+    doc = "A compressed shared library links the library runtime with zstd's decoder.",
+)
