@@ -127,6 +127,8 @@ def _py_standalone_binary_impl(ctx):
             runfiles = ctx.runfiles(outputs),
         ),
         OutputGroupInfo(
+            # The generated inputs of the compile and link steps, for golden tests (tests/golden).
+            generated = depset([packed.manifest, link_params, inittab]),
             module_report = depset([packed.report]),
             size_report = depset(size_files),
             _validation = depset([audit_stamp]),

@@ -121,7 +121,8 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
       data_on_disk: packages whose data is also written beside the executable.
 
     Returns:
-      struct(blob, report, unused_extensions, data_dir (or None), wheels, compiled_wheels).
+      struct(blob, report, unused_extensions, data_dir (or None), wheels, compiled_wheels,
+      manifest (the compile step's input list, for the golden tests' output group)).
     """
     name = ctx.label.name
     inputs = collect_inputs(ctx, main)
@@ -217,6 +218,7 @@ def pack_resources(ctx, toolchain, rule_name, main, main_module, settings, entry
         data_dir = data_dir,
         wheels = wheels,
         compiled_wheels = compiled_wheels,
+        manifest = manifest,
     )
 
 def _site_packages(target, marker):
