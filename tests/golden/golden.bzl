@@ -1,4 +1,4 @@
-"""Golden tests of the files py_standalone_binary generates (manifest.json, link.params, inittab.c).
+"""Golden tests of the files py_standalone_binary generates (manifest.jsonl, link.params, inittab.c).
 
 They compare the `generated` output group of each binary, normalised (tests/golden/normalize.py),
 with snapshots checked in under <package>/<snapshot>/. These files come from the analysis and
@@ -9,7 +9,7 @@ what is packed or linked show here first.
 load("@rules_python//python:defs.bzl", "py_binary")
 load("//tests:pytest_test.bzl", "pytest_test")
 
-_FILES = ["manifest.json", "link.params", "inittab.c"]
+_FILES = ["manifest.jsonl", "link.params", "inittab.c"]
 
 def golden_snapshots(name, binaries):
     """One golden test per binary, and the command that updates their snapshots.

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 
 # The files of the `generated` output group of py_standalone_binary, in snapshot order.
-GENERATED_FILES = ("manifest.json", "link.params", "inittab.c")
+GENERATED_FILES = ("manifest.jsonl", "link.params", "inittab.c")
 
 _CONFIG = re.compile(r"\bbazel-out/([^/\s\"']+)/")
 
 # A canonical repository name: a path segment after `external/`, or the first segment of a
-# runfiles path (a JSON string in manifest.json). Repository names have only [A-Za-z0-9_.-];
+# runfiles path (a JSON string in manifest.jsonl). Repository names have only [A-Za-z0-9_.-];
 # `~` (Bazel 7) and `+` (Bazel 8) separate the parts of canonical ones.
 _CANONICAL = re.compile(r"(\bexternal/|\")([A-Za-z0-9_.-]+(?:[~+][A-Za-z0-9_.-]*)+)(?=/)")
 # A whole JSON string that is one (a root): only with `~`, or Bazel 8's `<module>+`, since a
