@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import rlocation
 from tools.formats import resources
 
 HELLO_OUTPUT = "Hello from Python 3.13!\n"
@@ -400,7 +401,7 @@ _MULTIPROCESSING_FILES = re.compile(r"^/dev/shm/sem\.|^/tmp/pymp-|^/tmp/[a-z0-9_
 def _strace(binary: Path, cwd: Path, *args: str) -> list[str]:
     log = cwd.parent / "strace.log"
     strace = os.path.abspath(os.environ["STRACE"])
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     env = {"LD_LIBRARY_PATH": str(libunwind)}
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
