@@ -17,6 +17,8 @@ from typing import Iterator
 
 import pytest
 
+from tests import rlocation
+
 # The slow build waits for the test's signal, so it is surely running while the others run.
 BUILD = """\
 genrule(
@@ -35,8 +37,7 @@ genrule(
 
 
 def _launcher() -> Path:
-    runfile = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "tools", "bazel")
-    return runfile.resolve()
+    return rlocation.path("LAUNCHER").resolve()
 
 
 def _install_key(installer: Path) -> str:
