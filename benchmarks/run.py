@@ -164,7 +164,7 @@ def wheel_paths(files: list[str]) -> list[str]:
     for rlocation in files:
         path = located.Rlocation(rlocation) if located else None
         if not path or not os.path.isfile(path):
-            raise SystemExit(f"--third-party: {rlocation} is not among this program's runfiles; add its wheel to the data of //benchmarks")
+            raise SystemExit(f"--third-party: {rlocation} is not among this program's runfiles; add its wheel to the deps of //benchmarks")
         site, sep, _ = path.rpartition("/site-packages/")
         if not sep:
             raise SystemExit(f"--third-party: {rlocation} is not in a wheel's site-packages directory")
