@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from runfiles import runfiles as bazel_runfiles
+
 
 def _measure(argv: list[str]) -> tuple[float, float, int]:
     """(wall seconds, cpu seconds, peak RSS KiB) of one run, output discarded."""
@@ -153,14 +155,20 @@ def host_script(script: str, out: str) -> int:
     return kept
 
 
-def wheel_paths(names: str) -> list[str]:
-    """The directories of the pinned wheels rps_pypi_<name> on this program's sys.path."""
+def wheel_paths(files: list[str]) -> list[str]:
+    """The site-packages directories of pinned wheels, each given by the runfiles path of a file
+    in it (e.g. rps_pypi_requests/site-packages/requests/__init__.py: bazel-runfiles maps the
+    repository's name)."""
     found = []
-    for name in names.split(","):
-        matches = [p for p in sys.path if os.path.basename(p) == "site-packages" and f"rps_pypi_{name}" in p]
-        if not matches:
-            raise SystemExit(f"--third-party: no rps_pypi_{name} wheel on this program's sys.path; add it to the deps of //benchmarks")
-        found.append(matches[0])
+    located = bazel_runfiles.Create()
+    for rlocation in files:
+        path = located.Rlocation(rlocation) if located else None
+        if not path or not os.path.isfile(path):
+            raise SystemExit(f"--third-party: {rlocation} is not among this program's runfiles; add its wheel to the deps of //benchmarks")
+        site, sep, _ = path.rpartition("/site-packages/")
+        if not sep:
+            raise SystemExit(f"--third-party: {rlocation} is not in a wheel's site-packages directory")
+        found.append(site + "/site-packages")
     return found
 
 
@@ -224,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", nargs=3, action="append", metavar=("NAME", "BINARY", "SCRIPT"), required=True)
     parser.add_argument("--variant", nargs=3, action="append", default=[], metavar=("CASE", "LABEL", "BINARY"),
                         help="another binary to time in CASE, reported as LABEL")
-    parser.add_argument("--third-party", nargs=2, action="append", default=[], metavar=("CASE", "WHEELS"),
-                        help="CASE imports the pinned wheels WHEELS (comma-separated rps_pypi_<name>)")
+    parser.add_argument("--third-party", nargs="+", action="append", default=[], metavar="CASE RUNFILE",
+                        help="CASE imports pinned wheels, each given by the runfiles path of a file in its site-packages directory")
     parser.add_argument("--wheels", nargs="+", action="append", default=[], metavar="CASE WHEEL",
                         help="CASE imports these PyPI wheels (.whl files, as the binary packs them)")
     parser.add_argument("--parallel", nargs=3, action="append", default=[], metavar=("CASE", "LAUNCHES", "PARALLELISM"),
@@ -245,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rps-bench-") as work:
         for name, binary, script in args.case:
             script = os.path.abspath(script)
-            paths = [p for case, wheels in args.third_party if case == name for p in wheel_paths(wheels)]
+            paths = [p for case, *files in args.third_party if case == name for p in wheel_paths(files)]
             paths += [unpacked_wheels(name, files, work) for case, *files in args.wheels if case == name]
             commands = {
                 "binary": [os.path.abspath(binary)],

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from tests import rlocation
 from tools.audit import audit
 
 API = ["rps_embed_call", "rps_embed_configure", "rps_embed_finalize", "rps_embed_initialize",
@@ -221,7 +222,7 @@ def test_start_up_of_a_program_that_never_calls(capsys):
 
 def _strace(program: str, *args: str) -> list[str]:
     strace = _path("STRACE")
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     log = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / f"strace-{os.getpid()}-{args[0]}.log"
     result = subprocess.run([strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "--", program, *args],
                             capture_output=True, text=True, timeout=300, env={"LD_LIBRARY_PATH": str(libunwind)})

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import rlocation
+
 
 # The environment a nested Bazel gets from the test's: no more, so the user's settings stay out.
 PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -18,9 +20,9 @@ PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
 
 
 def repo_root() -> Path:
-    """This module's source tree (the runfile MODULE.bazel is a symlink into it)."""
-    module = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "MODULE.bazel")
-    return module.resolve().parent
+    """This module's source tree (the runfile MODULE.bazel, MODULE_BAZEL in the target's
+    environment, is a symlink into it)."""
+    return rlocation.path("MODULE_BAZEL").resolve().parent
 
 
 def bazel() -> str:

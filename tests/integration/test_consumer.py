@@ -16,6 +16,7 @@ from typing import Iterator
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from tests import rlocation
 from tests.integration import nested_bazel
 
 EMBED_API = ["rps_embed_call", "rps_embed_configure", "rps_embed_finalize", "rps_embed_initialize",
@@ -164,7 +165,7 @@ _bazel = nested_bazel.bazel
 
 def _distribution() -> Path:
     """This repository's CPython 3.13 distribution (a data dependency of the test)."""
-    return Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["DISTRIBUTION"]).resolve()
+    return rlocation.path("DISTRIBUTION").resolve()
 
 
 def _cache() -> Path:
@@ -422,7 +423,7 @@ pypi_repositories()
 # A distribution from an archive of our own build, so that no CPython is compiled here.
 def test_consumer_uses_pypi_packages(consumer: Workspace, tmp_path: Path) -> None:
     archive, sha256 = _pbs_archive(tmp_path, _distribution())
-    lock = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ["PYPI_LOCK"])
+    lock = rlocation.path("PYPI_LOCK")
     (consumer.root / "requirements.txt").write_text(lock.read_text())
     (consumer.root / "markup.py").write_text(PYPI_MARKUP)
     with (consumer.root / "BUILD.bazel").open("a") as build:

@@ -17,6 +17,8 @@ from typing import Iterator
 
 import pytest
 
+from tests import rlocation
+
 # What tools/bazel hashes into the install key, in its order.
 INSTALL_KEY_FILES = ("pins.txt", "install_bazel.py", "common.py", "debian_packages.py", "relocation.py",
                      "bazel_config.py", "truststore.py")
@@ -39,8 +41,7 @@ genrule(
 
 
 def _launcher() -> Path:
-    runfile = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "tools", "bazel")
-    return runfile.resolve()
+    return rlocation.path("LAUNCHER").resolve()
 
 
 def _install_key(installer: Path) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import rlocation
 from tests.integration import nested_bazel
 from tests.integration.remote_execution import service
 from tools.pypi import lock_reader
@@ -39,7 +40,7 @@ _PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
 
 
 def _runfile(env_var: str) -> Path:
-    return Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], os.environ[env_var]).resolve()
+    return rlocation.path(env_var).resolve()
 
 
 def make_venv(dest: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import stock_cpython
+from tests import rlocation, stock_cpython
 
 SAMPLE = '''import sys
 
@@ -223,7 +223,7 @@ def test_docutils_reads_its_files_from_memory(tmp_path):
     out.mkdir()
     scratch.mkdir()
     strace = _path("STRACE")
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     log = tmp_path / "strace.log"
     # Not -f: the ODT writer may run `paperconf`, whose files are its own.
     result = subprocess.run(
@@ -331,7 +331,7 @@ def test_extensions_load_from_memory_only(tmp_path):
     binary = tmp_path / "app"
     shutil.copy(_path("EXTENSIONS_APP"), binary)
     strace = _path("STRACE")
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     log = tmp_path / "strace.log"
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",
@@ -370,7 +370,7 @@ YAML_MARKUP_OUTPUT = "&lt;i&gt;&amp;&lt;/i&gt; [1, {'a': 'b'}] True True\n"
 def _without_memfd(binary: str, home: Path) -> subprocess.CompletedProcess:
     """Runs `binary` as on a kernel without memfd_create (strace makes the call fail with ENOSYS)."""
     strace = _path("STRACE")
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     return subprocess.run(
         [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=memfd_create", "-e", "inject=memfd_create:error=ENOSYS",
          "--", _path(binary)],

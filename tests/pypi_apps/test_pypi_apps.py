@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import stock_cpython
+from tests import rlocation, stock_cpython
 
 APPS = {Path(p).name.removesuffix("_glibc_2_28"): os.path.abspath(p) for p in os.environ["APPS"].split()}
 # The system files a process may open: the C library and the libraries that manylinux lets
@@ -39,7 +39,7 @@ def test_pillow_draws_text_with_freetype_from_memory(tmp_path):
     """libfreetype and libharfbuzz need each other: the runtime loads the pair from memory files
     with one dlopen (docs/resources-format.md, "cycle patches"); no file is opened for them."""
     strace = os.path.abspath(os.environ["STRACE"])
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     log = tmp_path / "strace.log"
     binary = APPS["pillow_app"]
     result = subprocess.run([strace, "-f", "-qq", "-s", "256", "-o", str(log), "-e", "trace=%file,memfd_create", "--", binary],

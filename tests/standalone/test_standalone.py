@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import rlocation
 from tests.tools import damaged_blobs
 from tools.formats import resources
 
@@ -401,7 +402,7 @@ _MULTIPROCESSING_FILES = re.compile(r"^/dev/shm/sem\.|^/tmp/pymp-|^/tmp/[a-z0-9_
 def _strace(binary: Path, cwd: Path, *args: str) -> list[str]:
     log = cwd.parent / "strace.log"
     strace = os.path.abspath(os.environ["STRACE"])
-    libunwind = next(Path(strace).parents[3].glob("*rps_test_libunwind/usr/lib/x86_64-linux-gnu"))
+    libunwind = rlocation.paths("LIBUNWIND")[0].parent
     env = {"LD_LIBRARY_PATH": str(libunwind)}
     result = subprocess.run(
         [strace, "-f", "-qq", "-y", "-s", "256", "-o", str(log), "-e",

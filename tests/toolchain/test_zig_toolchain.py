@@ -1,6 +1,5 @@
 """The zig C toolchain builds for every target platform, within each platform's ABI limits."""
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,14 +9,15 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-HERE = Path(__file__).resolve().parent
+from tests import rlocation
+
 # glibc's log2(1e-308), printed with %.17g (zig's compiler_rt gets the last digits wrong).
 EXPECTED = "hello from C: log2=-1023.1538532253076 div=6148914691236517205"
 ALLOWED_NEEDED = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1"}
 
 
 def _binary(name: str) -> Path:
-    path = Path(os.environ["TEST_SRCDIR"], os.environ["TEST_WORKSPACE"], "tests/toolchain", name)
+    path = rlocation.path(name.upper())  # the target's environment: NAME=$(rlocationpath :name)
     assert path.exists(), path
     return path
 

@@ -8,7 +8,6 @@ build with one program header flag changed.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import subprocess
@@ -32,17 +31,6 @@ CXX_AND_ZLIB = ('#include <stdio.h>\nextern const char *zlibVersion(void);\nexte
                 'int main(void) { printf("%s %p\\n", zlibVersion(), _Znwm(8)); return 0; }\n')
 DBGHELP = ('#include <windows.h>\n#include <dbghelp.h>\n#include <stdio.h>\n'
            'int main(void) { printf("%u\\n", (unsigned)SymGetOptions()); return 0; }\n')
-
-
-def _find_zig_cc() -> str | None:
-    if os.environ.get("ZIG_CC"):
-        return os.environ["ZIG_CC"]
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
-        if root:
-            found = glob.glob(os.path.join(root, "*rps_zig_sdk_linux_x86_64", "bin", "x86_64-linux-gnu.2.17", "cc"))
-            if found:
-                return found[0]
-    return None
 
 
 class Zig:
@@ -79,8 +67,8 @@ class Zig:
 
 @pytest.fixture(scope="session")
 def zig(tmp_path_factory: pytest.TempPathFactory) -> Zig:
-    cc = _find_zig_cc()
-    if cc is None:
+    cc = os.environ.get("ZIG_CC")  # the target sets it (tests/tools/BUILD.bazel)
+    if not cc:
         pytest.skip("no zig: set ZIG_CC to the zig SDK's bin/x86_64-linux-gnu.2.17/cc wrapper")
     return Zig(cc, tmp_path_factory.mktemp("fixtures"))
 

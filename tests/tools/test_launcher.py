@@ -10,6 +10,8 @@ from typing import Iterator
 
 import pytest
 
+from tests import rlocation
+
 # What tools/bazel hashes into the install key, in its order.
 INSTALL_KEY_FILES = ("pins.txt", "install_bazel.py", "common.py", "debian_packages.py", "relocation.py",
                      "bazel_config.py", "truststore.py")
@@ -18,7 +20,7 @@ INSTALL_KEY_FILES = ("pins.txt", "install_bazel.py", "common.py", "debian_packag
 @pytest.fixture
 def launcher(tmp_path: Path) -> Path:
     # A copy in a scratch workspace, so the real repository is never touched.
-    src = Path(__file__).resolve().parents[2] / "tools" / "bazel"
+    src = rlocation.path("LAUNCHER")
     assert src.is_file(), src
     (tmp_path / "ws" / "tools").mkdir(parents=True)
     dest = tmp_path / "ws" / "tools" / "bazel"
@@ -74,7 +76,7 @@ def test_missing_prerequisites_are_named_with_the_install_command(launcher: Path
 
 def _fake_install(launcher: Path, cache: Path) -> Path:
     """A complete private install whose bin/bazel only echoes, placed where the launcher looks."""
-    installer = Path(__file__).resolve().parents[2] / "tools" / "install_bazel"
+    installer = rlocation.path("INSTALL_BAZEL_PINS").parent
     shutil.copytree(installer, launcher.parent / "install_bazel")
     data = b"".join((installer / n).read_bytes() for n in INSTALL_KEY_FILES)
     prefix = cache / "bazel" / f"bazel-{hashlib.sha256(data).hexdigest()[:16]}"
