@@ -25,11 +25,11 @@ version_transition = transition(
     outputs = [str(_PYTHON_VERSION_FLAG)],
 )
 
-def runfiles_path(ctx, file):
+def _runfiles_path(file, workspace_name):
     """The file's path under the runfiles root: `<repo>/<path>` (main repo: workspace name)."""
     if file.short_path.startswith("../"):
         return file.short_path[3:]
-    return ctx.workspace_name + "/" + file.short_path
+    return workspace_name + "/" + file.short_path
 
 def _origin(file):
     """How tracebacks name the file: its path in its repository, external repos prefixed."""
@@ -51,10 +51,7 @@ def _file_line(kind, workspace_name):
     def line(file):
         if file.is_directory:
             return None
-        short = file.short_path
-        rlocation = short[3:] if short.startswith("../") else workspace_name + "/" + short
-        origin = "external/" + short[3:] if short.startswith("../") else short
-        return json.encode({kind: {"origin": origin, "path": file.path, "rlocation": rlocation}})
+        return json.encode({kind: {"origin": _origin(file), "path": file.path, "rlocation": _runfiles_path(file, workspace_name)}})
 
     return line
 
@@ -85,7 +82,7 @@ def collect_inputs(ctx, main):
         sources = depset(transitive = sources),
         dep_data = depset(transitive = dep_data),
         imports = depset(transitive = imports),
-        main_root = runfiles_path(ctx, main).rpartition("/")[0] if main else package_dir,
+        main_root = _runfiles_path(main, ctx.workspace_name).rpartition("/")[0] if main else package_dir,
     )
 
 def write_manifest(ctx, manifest, inputs, header):
