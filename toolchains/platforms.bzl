@@ -111,6 +111,17 @@ def platform_select(value_of, platforms = PLATFORMS):
     """A select() dict: //platforms:is_<name> -> value_of(platform), for each platform."""
     return {Label("//platforms:is_" + p.name): value_of(p) for p in platforms}
 
+def select_cross_build(cross, native):
+    """select(): `cross` for the platforms whose programs the build machine cannot run (their
+    builds need a build-machine twin, e.g. CPython's build Python), `native` for the others."""
+    branches = platform_select(lambda p: cross, [p for p in PLATFORMS if not p.runs_on_build_machine])
+    branches["//conditions:default"] = native
+    return select(branches)
+
+def autoconf_triple(platform):
+    """autoconf's name of a platform (--host/--build): its zig target without the glibc floor."""
+    return platform.zig_target.split(".")[0]
+
 def select_platform_field(strings, field):
     """select() of `strings` with "{<field>}" replaced by each platform's value of `field`
     (for BUILD files, which cannot define functions)."""

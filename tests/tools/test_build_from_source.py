@@ -44,10 +44,10 @@ def test_expand_rejects_unknown_placeholders() -> None:
 
 def test_build_runs_steps_in_the_tree_and_copies_outputs(tmp_path: Path) -> None:
     archive = make_archive(tmp_path / "pkg.tar.gz", {"configure": b"#!/bin/sh\necho configured > made.txt\n"})
-    steps = ["./configure", "mkdir -p {prefix}/lib && cp made.txt {prefix}/lib/", "echo {target_triple} > {prefix}/triple"]
+    steps = ["./configure", "mkdir -p {prefix}/lib && cp made.txt {prefix}/lib/", "echo {cpu}-{libc} > {prefix}/triple"]
     bfs.build(recipe(archive, steps, {"lib": "{prefix}/lib", "triple": "{prefix}/triple"}), tmp_path / "work", tmp_path / "out")
     assert (tmp_path / "out/lib/made.txt").read_text() == "configured\n"
-    assert (tmp_path / "out/triple").read_text() == "x86_64-unknown-linux-gnu\n"
+    assert (tmp_path / "out/triple").read_text() == "x86_64-gnu\n"
 
 
 def test_failing_step_names_the_command_and_shows_its_output(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """`cpython_build`: CPython built from source with every stdlib extension module built in."""
 
+load("//toolchains:platforms.bzl", "BUILD_MACHINE_PLATFORM", "PLATFORMS_BY_NAME", "autoconf_triple", "select_cross_build", "select_platform_field")
 load(":source_build.bzl", "source_build")
 
 # Third-party libraries (//toolchains/cpython): configure's variable prefix -> (library target,
@@ -15,6 +16,8 @@ _DEP_FLAGS = {
     # compression.zstd's _zstd, 3.14+ (a version without it does not list the dependency).
     "LIBZSTD": ("zstd", "-lzstd", ""),
 }
+
+_BUILD_MACHINE_TRIPLE = autoconf_triple(PLATFORMS_BY_NAME[BUILD_MACHINE_PLATFORM])
 
 # Modules whose libraries are not built: GPL (readline, gdbm), no terminal/GUI stack.
 _NOT_AVAILABLE = ["_curses", "_curses_panel", "readline", "_dbm", "_gdbm", "_tkinter"]
@@ -114,10 +117,7 @@ def cpython_build(name, archive, version, deps, **kwargs):
         name = name,
         archive = archive,
         deps = [":" + d for d in deps],
-        env = select({
-            "@platforms//cpu:aarch64": dict(env, **_CROSS_ENV),
-            "//conditions:default": env,
-        }) | select({
+        env = select_cross_build(dict(env, **_CROSS_ENV), env) | select({
             "//toolchains/cpython:optimized": _LTO_ENV,
             "//conditions:default": {},
         }),
@@ -129,27 +129,21 @@ def cpython_build(name, archive, version, deps, **kwargs):
         steps = ([
             # Nothing of CPython runs at a program's load (docs/embedding.md).
             "{tool:source_edits} mimalloc-lazy-process-load",
-        ] if version not in ("3.10", "3.11") else []) + select({
-            "@platforms//cpu:aarch64": [configure + " --build=x86_64-linux-gnu --with-build-python={tool:python_for_build}"],
-            "//conditions:default": [configure + " --build={host}"],
-        }) + ([
+        ] if version not in ("3.10", "3.11") else []) + select_cross_build(
+            [configure + " --build=%s --with-build-python={tool:python_for_build}" % _BUILD_MACHINE_TRIPLE],
+            [configure + " --build={host}"],
+        ) + ([
             # Before 3.12, configure leaves the stdlib modules to setup.py (shared) on Linux;
             # listed in Setup.local they are built into libpython like 3.12+ does by itself.
             "cp Modules/Setup.stdlib Modules/Setup.local",
         ] if version in ("3.10", "3.11") else []) + [
             "make -j{jobs}",
             "make -j{jobs} install DESTDIR=%s" % python,
-        ] + assemble + [
-            "{tool:make_python_json} --root %s --src {src} --target-triple {target_triple} --libc {libc}" % python,
-        ],
+        ] + assemble + select_platform_field([
+            "{tool:make_python_json} --root %s --src {src} --target-triple {pbs_triple} --libc {libc}" % python,
+        ], "pbs_triple"),
         tools = {":make": "make"},
-        pyc_python = select({
-            "@platforms//cpu:aarch64": "{tool:python_for_build}",
-            "//conditions:default": "%s/install/bin/python%s" % (python, version),
-        }),
-        build_machine_tools = select({
-            "@platforms//cpu:aarch64": {":" + name: "python_for_build=install/bin/python" + version},
-            "//conditions:default": {},
-        }),
+        pyc_python = select_cross_build("{tool:python_for_build}", "%s/install/bin/python%s" % (python, version)),
+        build_machine_tools = select_cross_build({":" + name: "python_for_build=install/bin/python" + version}, {}),
         **kwargs
     )

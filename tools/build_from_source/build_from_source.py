@@ -14,7 +14,6 @@ commands and environment values:
   {host}     the autoconf host triple of the target (x86_64-linux-gnu, ...)
   {cpu}      its first part (x86_64, aarch64)
   {libc}     gnu or musl
-  {target_triple}  python-build-standalone's name of the target (x86_64-unknown-linux-gnu)
   {cc} {ar} {ranlib}   the toolchain's programs (absolute)
   {dep:NAME} the output directory of dependency NAME (absolute)
 For glibc targets, LDFLAGS also gets the toolchain's libm_forward.o.
@@ -44,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{(src|prefix|recorded_prefix|jobs|host|cpu|libc|target_triple|cc|ar|ranlib|dep:[A-Za-z0-9_]+|tool:[A-Za-z0-9_]+)\}")
+_PLACEHOLDER = re.compile(r"\{(src|prefix|recorded_prefix|jobs|host|cpu|libc|cc|ar|ranlib|dep:[A-Za-z0-9_]+|tool:[A-Za-z0-9_]+)\}")
 
 
 # Where outputs say they were built: the same for every checkout, user and action.
@@ -241,7 +240,6 @@ def build(recipe: dict[str, Any], work: Path, out: Path) -> None:
         "host": recipe["host"],
         "cpu": recipe["host"].split("-")[0],
         "libc": recipe["libc"],
-        "target_triple": f"{recipe['host'].split('-')[0]}-unknown-linux-{recipe['libc']}",
         "cc": str(bin_dir / "cc"),
         "ar": str(bin_dir / "ar"),
         "ranlib": str(bin_dir / "ranlib"),

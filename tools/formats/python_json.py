@@ -1,8 +1,9 @@
 """Reads and validates a CPython distribution's PYTHON.json (format version 8).
 
 One reader for our own builds and for python-build-standalone archives; the format and the
-checks are in docs/python-json.md. CLI: `python_json.py PATH [--root DIR] [--json]` validates
-and prints a summary (or the parsed model as JSON).
+checks are in docs/python-json.md. CLI: `python_json.py PATH [--no-path-checks] [--json]`
+validates (also that the files it names exist, unless told not to) and prints a summary (or the
+parsed model as JSON).
 """
 
 from __future__ import annotations
