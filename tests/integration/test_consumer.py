@@ -6,6 +6,7 @@ standalone binaries of its own and this module's examples, and checks the build 
 targets.
 """
 
+import json
 import os
 import shutil
 import struct
@@ -253,6 +254,18 @@ def test_consumer_builds_and_runs_standalone_binaries(consumer: Workspace, tmp_p
         (consumer.root / "WORKSPACE").write_text(PBS_WORKSPACE.format(repo=_repo_root(), archive=archive, sha256=sha256))
     done = consumer.bazel("run", "//:app", "--", "a", "-c")
     assert done.stdout == "hello from a consumer ['a', '-c']\n"
+    # The generated inputs of the compile and link steps, as a consumer gets them (docs/rules.md).
+    consumer.bazel("build", "//:app", "--output_groups=generated")
+    generated = Path(consumer.bazel("info", "bazel-bin").stdout.strip()) / "app.rps"
+    header, *entries = [json.loads(line) for line in (generated / "manifest.jsonl").read_text().splitlines()]
+    assert header["manifest"] == "rps-manifest-1" and header["label"].endswith("//:app"), header
+    # The runtime's modules come from the rules' own repository, the program from the consumer's.
+    assert all(m["path"].startswith("external/rules_py_standalone") for m in header["modules"]
+               if m["name"] != "_rps_config"), header["modules"]
+    assert next(
+        e["file"] for e in entries if e.get("file", {}).get("path") == "app.py")["rlocation"].endswith("/app.py"), entries
+    assert "libpython3.13" in (generated / "link.params").read_text()
+    assert "int rps_register_extensions(void)" in (generated / "inittab.c").read_text()
     done = consumer.bazel("run", "@rules_py_standalone//examples/hello")
     assert done.stdout == "Hello from Python 3.13!\n"
     # json is not a start-up module of app.py: compressed, decompressed at this import.
