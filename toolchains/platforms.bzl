@@ -18,7 +18,8 @@ Fields:
     PEP 600/656 wheel tags the platform accepts follow from it (tools/pypi/lock_reader.py).
   static: the output is fully static (no dynamic loader).
   pbs_triple: python-build-standalone's target_triple (PYTHON.json) of its CPython builds.
-  elf_machine: the ELF e_machine of its binaries (pyelftools' name).
+  elf_machine: the ELF e_machine of its binaries (pyelftools' name); its audit policy's `machine`
+    must be the same (tests/tools/test_platform_policies.py).
   audit_policy: tools/audit/policies/<audit_policy>.json.
   openssl_target: OpenSSL's ./Configure target.
   runs_on_build_machine: an x86_64 Linux build machine runs its programs (so its own CPython
@@ -97,8 +98,6 @@ BUILD_MACHINE_PLATFORM = "linux_x86_64_gnu"
 PLATFORMS_BY_NAME = {p.name: p for p in PLATFORMS}
 
 GLIBC_FLOORS = sorted({p.glibc: None for p in PLATFORMS if p.glibc}.keys())
-
-CPUS = sorted({p.cpu: None for p in PLATFORMS}.keys())
 
 def platform_constraints(platform):
     """The constraint values of a platform (and of its toolchains), as labels of this module."""
