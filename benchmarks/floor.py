@@ -15,7 +15,6 @@ with `python -I -S -c pass`).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import marshal
 import os
 import statistics

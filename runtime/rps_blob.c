@@ -24,7 +24,7 @@ extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned
 
 #if RPS_ZSTD
 /* Binaries built with compress = True: zstd's decoder, compiled from the pinned sources with the
- * runtime (rules/private/standalone_steps.bzl). */
+ * runtime (rules/private/runtime_library.bzl). */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDDict_advanced (the dictionary by reference) */
 #include "zstd.h"
 #endif

@@ -26,7 +26,7 @@ _data = _rps_blob.data
 _names = _rps_blob.names
 
 _root = ""  # sys.executable; set by install()
-_on_disk = ()  # packages of data_on_disk (set by run()): their files are under <_root>.data
+_on_disk = ()  # packages of data_on_disk (set by prepare()): their files are under <_root>.data
 
 _NOT_IN_BINARY = (
     "No module named {name!r}: it is not in this standalone binary. Add the library that provides "

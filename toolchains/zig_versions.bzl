@@ -1,6 +1,4 @@
-"""The pinned zig compiler: PyPI's `ziglang` wheel (a zip holding `ziglang/zig` and its lib/)."""
-
-ZIG_VERSION = "0.17.1"
+"""The pinned zig compiler, 0.17.1: PyPI's `ziglang` wheel (a zip holding `ziglang/zig` and its lib/)."""
 
 _FILES = "https://files.pythonhosted.org/packages"
 

@@ -33,8 +33,6 @@ def _find_main(ctx):
             fail("%s: main and %s both name the program; keep one" % (ctx.label, "console_script" if ctx.attr.console_script else "entry_point"))
         return None
     if ctx.file.main:
-        if not ctx.file.main.basename.endswith(".py"):
-            fail("%s: main = %s is not a .py file" % (ctx.label, ctx.file.main.short_path))
         return ctx.file.main
     wanted = ctx.label.name + ".py"
     for src in ctx.files.srcs:

@@ -26,8 +26,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from tests import rlocation
 from tests.integration import nested_bazel
 from tests.integration.remote_execution import service

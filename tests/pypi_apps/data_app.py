@@ -1,5 +1,4 @@
 """pandas, matplotlib (Agg) and jinja2: a table, a chart and a template."""
-import hashlib
 import io
 
 import jinja2

@@ -1,6 +1,5 @@
 """Unit tests of tools/link_plan on a synthetic PYTHON.json."""
 
-import json
 from pathlib import Path
 
 import pytest

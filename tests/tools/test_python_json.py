@@ -154,3 +154,12 @@ def test_cli_summary_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert pj.main([str(path)]) == 1
     err = capsys.readouterr().err
     assert "format version '7' is not supported" in err and "Traceback" not in err
+
+
+def test_cli_checks_the_files_it_names_unless_told_not_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "PYTHON.json"
+    path.write_text(json.dumps(minimal_doc()))
+    assert pj.main([str(path)]) == 1
+    assert "python_exe: install/bin/python3.13 does not exist" in capsys.readouterr().err
+    assert pj.main([str(path), "--no-path-checks", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["python_exe"] == "install/bin/python3.13"

@@ -5,7 +5,7 @@ Python's import system maps files to names through `sys.path`; a standalone bina
 for the standard library (a directory tree) and for application files (runfiles paths with
 import roots, in `sys.path` order). It needs only the standard library and runs on any Python.
 
-    collect.py --stdlib DIR [--exclude NAME ...]           # print the stdlib module set
+    collect.py --stdlib DIR                                # print the stdlib module set
 """
 
 from __future__ import annotations

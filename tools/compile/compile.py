@@ -8,7 +8,7 @@ packages) are read straight from their zip files. Nothing depends on file times,
 jobs or the hash seed, so equal inputs give equal bundles (tests/tools/test_compile_pack.py).
 
     compile.py --stdlib DIR --optimize 0 --out stdlib.bundle
-    compile.py --manifest app.json --optimize 0 --out app.bundle
+    compile.py --manifest manifest.jsonl --optimize 0 --out app.bundle
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _compile_one(item: tuple) -> tuple[str, int, bytes, bytes | None, str]:
     except SyntaxError as e:
         if not strict:
             # The stdlib's deliberately invalid test files: packed as source only, so importing
-            # them raises the same SyntaxError at run time (docs/resources-format.md).
+            # them raises the same SyntaxError at run time (docs/bundle-format.md).
             return name, flags | resources.SOURCE, b"", source, origin
         where = f"{origin}:{e.lineno}" + (f":{e.offset}" if e.offset else "")
         raise CompileError(f"{where}: {type(e).__name__}: {e.msg}") from None

@@ -78,9 +78,6 @@ class _Reader:
         self.at += n
         return chunk
 
-    def int32(self) -> int:
-        return _INT32.unpack(self.take(4))[0]
-
     def read(self) -> _Node:
         start = self.at
         code = self.take(1)[0]

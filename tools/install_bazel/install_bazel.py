@@ -114,15 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="per-user directory holding installs and downloaded .debs")  # fmt: skip
     parser.add_argument("--pins", type=Path, default=HERE / "pins.txt")
     parser.add_argument("--mirror", default=os.environ.get("RULES_PY_STANDALONE_DEBIAN_MIRROR", DEFAULT_MIRROR))
-    parser.add_argument("--print-prefix", action="store_true",
-                        help="print the install prefix for these pins and exit")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         pins_text = args.pins.read_text()
         prefix = args.cache_dir / f"bazel-{install_key(pins_text)}"
-        if args.print_prefix:
-            print(prefix)
-            return 0
         entry = install(prefix, debian_packages.parse_pins(pins_text, str(args.pins)), args.cache_dir / "debs", args.mirror.rstrip("/"))
     except (InstallError, truststore.TrustStoreError, OSError) as err:
         log(f"error: {err}")

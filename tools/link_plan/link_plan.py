@@ -1,8 +1,9 @@
 """Plans the link of a standalone binary against a static CPython from its PYTHON.json.
 
 Writes two files for the link action:
-- a linker response file: the distribution's object files, static libraries and system
-  libraries, in the order PYTHON.json gives them (core first, then extension modules);
+- a linker response file: the distribution's object files, then its static libraries in
+  dependency order (libpython, the extension modules' libraries, the core's), then system
+  libraries, so that single-pass linkers resolve everything;
 - a C file defining `rps_register_extensions()`, which adds every extension module that is
   not already in libpython's built-in table (`in_core: false`) to the inittab. When modules
   built into libpython are excluded, it also defines the built-in table itself

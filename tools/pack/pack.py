@@ -9,6 +9,7 @@ reason it is in the binary (or was left out).
         [--stdlib-exclude NAME ...] [--stdlib-include NAME ...] [--prune] [--sources] \\
         [--compress [--compress-startup-modules] --zstandard DIR] \\
         [--isolated] [--python-command-line] [--full-finalization] \\
+        [--data-on-disk PACKAGE ... --data-dir DIR] \\
         [--python-json PYTHON.json [--unused-extensions-out unused.txt]] \\
         --out resources.bin --report report.json
 """

@@ -5,15 +5,15 @@ Runs when Bazel fetches the `pypi` extension's repositories, on the host's pytho
 newer: tomllib) with the pinned `packaging` wheel on its path. Two steps, because only Bazel may
 download (its downloader honours the repository cache, --distdir and downloader configs):
 
-    lock_reader.py files --lock requirements.txt --out need.json
-        -> {"index_pages": [package names]}: what a hashed requirements file leaves out (file
-           URLs), to be looked up on the package index by the caller
-    lock_reader.py plan --lock requirements.txt --targets targets.json --hub pypi \\
-        [--index-page NAME=FILE ...] --out plan.json
+    lock_reader.py files --lock requirements.txt [--format F] --out need.json
+        -> {"index_pages": [package names], "indexes": [...]}: what a hashed requirements file
+           leaves out (file URLs), to be looked up on the package index by the caller
+    lock_reader.py plan --lock requirements.txt [--format F] --targets targets.json --hub pypi \\
+        [--index-page NAME=FILE=URL ...] --out plan.json
         -> {"files": {repo: {filename, urls, sha256}}, "build_files": {path: text}}
 
 Lock formats: pip's hashed requirements (`pip-compile --generate-hashes`, `uv pip compile
---generate-hashes`), PEP 751 `pylock.toml` and `uv.lock`, told apart by their file name.
+--generate-hashes`), PEP 751 `pylock.toml` and `uv.lock`, told apart by their file name unless `--format` names one.
 """
 
 from __future__ import annotations

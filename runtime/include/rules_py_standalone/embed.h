@@ -7,7 +7,7 @@
  *     rps_embed_configure(&config);             // nothing of Python runs yet
  *     rps_embed_value arg = RPS_EMBED_STR_VALUE("world");
  *     rps_embed_result result;
- *     if (rps_embed_call("greet", "hello", &arg, 1, &result) == RPS_EMBED_OK) {  // starts Python
+ *     if (rps_embed_call("greeter", "greet", &arg, 1, &result) == RPS_EMBED_OK) {  // starts Python
  *         puts(result.data);
  *         rps_embed_result_free(&result);
  *     } else {
