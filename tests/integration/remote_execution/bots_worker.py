@@ -13,9 +13,12 @@ smallest worker that does their job with BuildGrid's own client library and prot
 - stdout, stderr, the exit code and the declared outputs (files, directories as Trees,
   symlinks) uploaded to the CAS and returned as the lease's ActionResult.
 
-Like buildbox-run-hosttools it runs the command directly on this host, with no container: an
-action that calls a host program by absolute path (/bin/sh) still finds it here. What a
-cluster's image must then hold is in docs/releases.md ("Remote execution").
+With `--sandbox` (what the test uses) each command runs in its own mount and PID namespaces
+whose root holds only the system's directories, read-only, a private /tmp and the action's own
+directory (sandbox.py), as in a container: an action that reaches for the checkout, an output
+base, a cache or a home directory by absolute path fails. Without it, the command runs directly
+on this host, like buildbox-run-hosttools. What a cluster's image must hold is in
+docs/releases.md ("Remote execution").
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from buildgrid._protos.build.bazel.remote.execution.v2 import remote_execution_p
 from buildgrid._protos.google.devtools.remoteworkers.v1test2 import bots_pb2, bots_pb2_grpc, worker_pb2
 from buildgrid._protos.google.rpc import code_pb2
 from buildgrid.server.client.cas import download, upload
+
+import sandbox
 
 # How long an idle bot long-polls for work, and how often a busy one reports that it lives
 # (BuildGrid's bot-session-keepalive-timeout defaults to 600 s).
@@ -117,7 +122,7 @@ def _output_paths(command: re_pb2.Command) -> list[str]:
 
 
 def run_action(action: re_pb2.Action, channel: grpc.Channel, instance: str, cache: BlobCache,
-               work_root: Path, log) -> re_pb2.ActionResult:
+               work_root: Path, log, sandboxed: bool) -> re_pb2.ActionResult:
     """Runs `action` in a fresh directory under `work_root` and uploads what it made."""
     work = Path(tempfile.mkdtemp(prefix="action-", dir=work_root))
     try:
@@ -138,6 +143,9 @@ def run_action(action: re_pb2.Action, channel: grpc.Channel, instance: str, cach
         argv = list(command.arguments)
         if "/" in argv[0] and not argv[0].startswith("/"):
             argv[0] = str(cwd / argv[0])
+        program = argv[0]
+        if sandboxed:
+            argv = sandbox.command(argv, env, work, cwd)
         timeout = action.timeout.ToTimedelta().total_seconds() or None
         started = time.monotonic()
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
@@ -165,7 +173,7 @@ def run_action(action: re_pb2.Action, channel: grpc.Channel, instance: str, cach
                     result.output_files.add(path=rel, digest=uploader.upload_file(str(path), queue=True),
                                             is_executable=os.access(path, os.X_OK))
             uploader.flush()
-        log(f"ran {argv[0].rsplit('/', 1)[-1]} exit {exit_code} in {time.monotonic() - started:.1f} s")
+        log(f"ran {program.rsplit('/', 1)[-1]} exit {exit_code} in {time.monotonic() - started:.1f} s")
         return result
     finally:
         for dirpath, dirnames, _ in os.walk(work):
@@ -181,11 +189,12 @@ class Slot(threading.Thread):
     """One bot session: takes one lease at a time, runs it, reports it."""
 
     def __init__(self, index: int, channel: grpc.Channel, instance: str, cache: BlobCache, work_root: Path,
-                 properties: dict[str, str], stop: threading.Event) -> None:
+                 properties: dict[str, str], stop: threading.Event, sandboxed: bool) -> None:
         super().__init__(name=f"slot-{index}", daemon=True)
         self.channel, self.instance, self.cache, self.work_root = channel, instance, cache, work_root
         self.stub = bots_pb2_grpc.BotsStub(channel)
         self.stop = stop
+        self.sandboxed = sandboxed
         device = worker_pb2.Device(handle=f"slot-{index}",
                                    properties=[worker_pb2.Device.Property(key=k, value=v)
                                                for k, v in sorted(properties.items())])
@@ -243,7 +252,8 @@ class Slot(threading.Thread):
                     lease.payload.Unpack(digest)
                     with download(self.channel, instance=self.instance) as downloader:
                         action = downloader.get_message(digest, re_pb2.Action())
-                box["result"] = run_action(action, self.channel, self.instance, self.cache, self.work_root, self.log)
+                box["result"] = run_action(action, self.channel, self.instance, self.cache, self.work_root, self.log,
+                                           self.sandboxed)
             except Exception as e:  # reported to the client as the lease's status
                 box["error"] = f"{type(e).__name__}: {e}"
 
@@ -283,7 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slots", type=int, default=os.cpu_count() or 1, help="actions at once")
     parser.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
                         help="a platform property this worker offers (repeatable)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run each action in its own namespaces, seeing only the system's directories (sandbox.py)")
     args = parser.parse_args(argv)
+    if args.sandbox:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            sandbox.check(args.work_dir)
+        except sandbox.SandboxError as err:
+            print(f"bots_worker: --sandbox: {err}", file=sys.stderr)
+            return 2
     properties = dict(p.split("=", 1) for p in args.property)
     options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
     channel = grpc.insecure_channel(args.remote, options=options)
@@ -292,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     actions.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    slots = [Slot(i, channel, args.instance, cache, actions, properties, stop) for i in range(args.slots)]
+    slots = [Slot(i, channel, args.instance, cache, actions, properties, stop, args.sandbox)
+             for i in range(args.slots)]
     for slot in slots:
         slot.start()
     print(f"bots_worker: {args.slots} slots polling {args.remote}", file=sys.stderr, flush=True)

@@ -205,6 +205,8 @@ class Service:
         _wait_for_port(self.port, server, self.root / "buildgrid.log", 120)
         argv = [self._python(), str(_HERE / "bots_worker.py"), "--remote", f"127.0.0.1:{self.port}",
                 "--work-dir", str(self.root / "worker"), "--slots", str(self.slots)]
+        if os.environ.get("RPS_RBE_SANDBOX", "1") != "0":
+            argv.append("--sandbox")
         for key, value in WORKER_PROPERTIES.items():
             argv += ["--property", f"{key}={value}"]
         self._spawn("worker", argv, cwd=self.root)
