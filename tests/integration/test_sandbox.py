@@ -65,3 +65,10 @@ def test_the_environment_is_exactly_the_actions(action_dir: Path, env: dict[str,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert dict(line.split("=", 1) for line in done.stdout.split("\0") if line) == env
+
+
+def test_hidden_host_programs_cannot_run(action_dir: Path) -> None:
+    done = subprocess.run(sandbox.command(["/bin/sh", "-c", "echo started; /usr/bin/seq 1 && echo runs"], {},
+                                          action_dir, action_dir / "root", hidden=("/usr/bin/seq",)),
+                          env={}, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "started\n", (done.stdout, done.stderr)

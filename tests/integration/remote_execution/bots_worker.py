@@ -122,7 +122,7 @@ def _output_paths(command: re_pb2.Command) -> list[str]:
 
 
 def run_action(action: re_pb2.Action, channel: grpc.Channel, instance: str, cache: BlobCache,
-               work_root: Path, log, sandboxed: bool) -> re_pb2.ActionResult:
+               work_root: Path, log, sandboxed: bool, hidden: tuple[str, ...]) -> re_pb2.ActionResult:
     """Runs `action` in a fresh directory under `work_root` and uploads what it made."""
     work = Path(tempfile.mkdtemp(prefix="action-", dir=work_root))
     try:
@@ -145,7 +145,7 @@ def run_action(action: re_pb2.Action, channel: grpc.Channel, instance: str, cach
             argv[0] = str(cwd / argv[0])
         program = argv[0]
         if sandboxed:
-            argv = sandbox.command(argv, env, work, cwd)
+            argv = sandbox.command(argv, env, work, cwd, hidden)
         timeout = action.timeout.ToTimedelta().total_seconds() or None
         started = time.monotonic()
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
@@ -189,12 +189,12 @@ class Slot(threading.Thread):
     """One bot session: takes one lease at a time, runs it, reports it."""
 
     def __init__(self, index: int, channel: grpc.Channel, instance: str, cache: BlobCache, work_root: Path,
-                 properties: dict[str, str], stop: threading.Event, sandboxed: bool) -> None:
+                 properties: dict[str, str], stop: threading.Event, sandboxed: bool, hidden: tuple[str, ...]) -> None:
         super().__init__(name=f"slot-{index}", daemon=True)
         self.channel, self.instance, self.cache, self.work_root = channel, instance, cache, work_root
         self.stub = bots_pb2_grpc.BotsStub(channel)
         self.stop = stop
-        self.sandboxed = sandboxed
+        self.sandboxed, self.hidden = sandboxed, hidden
         device = worker_pb2.Device(handle=f"slot-{index}",
                                    properties=[worker_pb2.Device.Property(key=k, value=v)
                                                for k, v in sorted(properties.items())])
@@ -253,7 +253,7 @@ class Slot(threading.Thread):
                     with download(self.channel, instance=self.instance) as downloader:
                         action = downloader.get_message(digest, re_pb2.Action())
                 box["result"] = run_action(action, self.channel, self.instance, self.cache, self.work_root, self.log,
-                                           self.sandboxed)
+                                           self.sandboxed, self.hidden)
             except Exception as e:  # reported to the client as the lease's status
                 box["error"] = f"{type(e).__name__}: {e}"
 
@@ -295,7 +295,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="a platform property this worker offers (repeatable)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run each action in its own namespaces, seeing only the system's directories (sandbox.py)")
+    parser.add_argument("--hide", action="append", default=[], metavar="FILE",
+                        help="with --sandbox: a host program actions must not use (repeatable)")
     args = parser.parse_args(argv)
+    if args.hide and not args.sandbox:
+        parser.error("--hide needs --sandbox")
     if args.sandbox:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     actions.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    slots = [Slot(i, channel, args.instance, cache, actions, properties, stop, args.sandbox)
+    slots = [Slot(i, channel, args.instance, cache, actions, properties, stop, args.sandbox, tuple(args.hide))
              for i in range(args.slots)]
     for slot in slots:
         slot.start()

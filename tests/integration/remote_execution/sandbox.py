@@ -11,6 +11,7 @@ interpreter). Needs `unshare` (util-linux) and either root or unprivileged user 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,27 +49,33 @@ chmod 1777 "$new/tmp"
 mount --rbind /dev "$new/dev"
 mount -t proc proc "$new/proc"
 mount --bind "$work" "$new$work"
+for file in %(hidden)s; do
+    mount --bind /dev/null "$new$file"
+done
 if [ -n "$had_path" ]; then PATH=$saved_path; else unset PATH; fi
 # The shell exports PWD of its own; the action gets the one it asked for, or none.
 if [ "$pwd" = - ]; then
     exec /usr/sbin/chroot "$new" /usr/bin/env --chdir="$cwd" -u PWD -- "$@"
 fi
 exec /usr/sbin/chroot "$new" /usr/bin/env --chdir="$cwd" -- "PWD=${pwd#=}" "$@"
-""" % {"dirs": " ".join(SYSTEM_DIRECTORIES)}
+"""
 
 
 class SandboxError(Exception):
     """This machine cannot run sandboxed actions; the message says why."""
 
 
-def command(argv: list[str], env: dict[str, str], work: Path, cwd: Path) -> list[str]:
+def command(argv: list[str], env: dict[str, str], work: Path, cwd: Path, hidden: tuple[str, ...] = ()) -> list[str]:
     """`argv` wrapped to run sandboxed with `work` (which holds `cwd`) as its only writable tree;
-    run it with exactly `env`, the action's environment."""
+    run it with exactly `env`, the action's environment. Each file of `hidden` (a host program
+    that actions must not use, e.g. /usr/bin/perl) is there as an empty, unusable file."""
+    files = sorted({os.path.realpath(path) for path in hidden if os.path.isfile(path)})
+    setup = _SETUP % {"dirs": " ".join(SYSTEM_DIRECTORIES), "hidden": " ".join(shlex.quote(f) for f in files)}
     unshare = shutil.which("unshare", path="/usr/bin:/bin")
     if unshare is None:
         raise SandboxError("unshare (util-linux) is not installed")
     user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    return [unshare, *user, "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", _SETUP,
+    return [unshare, *user, "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", setup,
             "sandbox", str(work), str(cwd), "=" + env["PWD"] if "PWD" in env else "-", *argv]
 
 
