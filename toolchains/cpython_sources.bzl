@@ -72,6 +72,15 @@ CPYTHON_SOURCES = {
         ],
         sha256 = "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f",
     ),
+    # Build-time only: perl runs OpenSSL's Configure and its code generators.
+    "perl": struct(
+        version = "5.40.1",
+        urls = [
+            "https://www.cpan.org/src/5.0/perl-5.40.1.tar.xz",
+            _DEBIAN + "p/perl/perl_5.40.1.orig.tar.xz",
+        ],
+        sha256 = "dfa20c2eef2b4af133525610bbb65dd13777ecf998c9c5b1ccf0d308e732ee3f",
+    ),
     # SQLite's source tree (Debian repacks the upstream tree; there is no upstream file with
     # these bytes). Building it generates the amalgamation with tclsh, so Tcl comes too.
     "sqlite": struct(
