@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import os
 import pwd
 import shutil
@@ -207,6 +208,10 @@ class Service:
                 "--work-dir", str(self.root / "worker"), "--slots", str(self.slots)]
         if os.environ.get("RPS_RBE_SANDBOX", "1") != "0":
             argv.append("--sandbox")
+            # The build brings its own perl (//toolchains/cpython:perl): the host's is unusable
+            # inside the sandbox, so an action that still called it would fail.
+            for program in sorted(glob.glob("/usr/bin/perl*") + glob.glob("/bin/perl*")):
+                argv += ["--hide", program]
         for key, value in WORKER_PROPERTIES.items():
             argv += ["--property", f"{key}={value}"]
         self._spawn("worker", argv, cwd=self.root)
