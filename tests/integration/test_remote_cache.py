@@ -26,14 +26,11 @@ then slower but the same.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -42,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration import nested_bazel
+from tests.integration import http_cache, nested_bazel
 
 TARGET = "//examples/hello"
 EXPECTED_OUTPUT = "Hello from Python 3.13!\n"
@@ -52,125 +49,6 @@ EXPECTED_OUTPUT = "Hello from Python 3.13!\n"
 PER_BINARY = r"^(PyStandalone.*|CppCompile|CppLink)$"
 MUST_HIT = {"PyStandaloneCompile", "PyStandaloneCompileStdlib", "PyStandalonePack", "PyStandaloneEmit",
             "PyStandaloneLinkPlan", "CppCompile", "CppLink", "PyStandaloneAudit"}
-
-_START_ATTEMPTS = 5
-_START_TIMEOUT_SECONDS = 20
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def nginx_conf(workdir: Path, port: int, seed: tuple[int, Path] | None) -> str:
-    """A single-process nginx in the foreground: a WebDAV store for Bazel's HTTP cache protocol
-    (GET and PUT of /ac/<sha256> and /cas/<sha256>) under workdir/store. With `seed` (a port and
-    a Bazel disk cache directory), what the store lacks is read from the disk cache (whose layout
-    is ac/<2 hex digits>/<sha256>) through a second server on that port, and kept in the store."""
-    lines = [
-        "daemon off;",
-        "master_process off;",
-        f"pid {workdir}/nginx.pid;",
-        f"lock_file {workdir}/nginx.lock;",
-        f"error_log {workdir}/error.log info;",
-        "events { worker_connections 1024; }",
-        "http {",
-        f"  access_log {workdir}/access.log;",
-        "  default_type application/octet-stream;",
-        *(f"  {kind}_temp_path {workdir}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
-        "  server {",
-        f"    listen 127.0.0.1:{port};",
-        f"    root {workdir}/store;",
-        "    client_max_body_size 0;",
-        "    dav_methods PUT DELETE;",
-        "    create_full_put_path on;",
-        "    dav_access user:rw;",
-    ]
-    if seed is None:
-        lines += ["  }"]
-    else:
-        seed_port, disk_cache = seed
-        lines += [
-            "    log_not_found off;",
-            "    location / { error_page 404 = @seed; }",
-            "    location @seed {",
-            f"      proxy_pass http://127.0.0.1:{seed_port};",
-            "      proxy_store on;",
-            "      proxy_store_access user:rw;",
-            "    }",
-            "  }",
-            "  server {",
-            f"    listen 127.0.0.1:{seed_port};",
-            f"    access_log {workdir}/seed_access.log;",
-            "    log_not_found off;",
-            '    location ~ "^/(ac|cas)/([0-9a-f]{2})([0-9a-f]{62})$" {',
-            "      limit_except GET { deny all; }",
-            f"      alias {disk_cache}/$1/$2/$2$3;",
-            "    }",
-            "    location / { return 404; }",
-            "  }",
-        ]
-    lines += ["}", ""]
-    return "\n".join(lines)
-
-
-def _answers(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy for 127.0.0.1
-    try:
-        opener.open(url, timeout=2).close()
-    except urllib.error.HTTPError:
-        return True  # any HTTP status: it is serving
-    except OSError:
-        return False
-    return True
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    # nginx runs in its own session: end its whole process group.
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
-
-
-@contextlib.contextmanager
-def nginx_cache(nginx: str, workdir: Path, seed: Path | None = None) -> Iterator[str]:
-    """Runs nginx (nginx_conf) until the block ends, however it ends; yields the cache's URL.
-    Ports are chosen when it starts, again when one was taken in between."""
-    (workdir / "store").mkdir(parents=True, exist_ok=True)
-    (workdir / "tmp").mkdir(exist_ok=True)
-    error_log = workdir / "error.log"
-    for attempt in range(_START_ATTEMPTS):
-        port = _free_port()
-        conf = workdir / "nginx.conf"
-        conf.write_text(nginx_conf(workdir, port, None if seed is None else (_free_port(), seed)))
-        error_log.write_text("")
-        with open(workdir / "nginx.out", "wb") as out:
-            proc = subprocess.Popen([nginx, "-p", f"{workdir}/", "-c", str(conf), "-e", str(error_log)],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-            while proc.poll() is None and not _answers(url + "/"):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"nginx did not answer at {url} within {_START_TIMEOUT_SECONDS} s; its error log:\n"
-                                + error_log.read_text()[-4000:])
-                time.sleep(0.1)
-            if proc.poll() is None:
-                yield url
-                return
-        finally:
-            _stop(proc)
-        log = error_log.read_text() + (workdir / "nginx.out").read_text()
-        if "Address already in use" not in log:
-            pytest.fail(f"nginx exited with status {proc.returncode} at start; its error log:\n{log[-4000:]}")
-    pytest.fail(f"nginx found no free port in {_START_ATTEMPTS} attempts; its last error log:\n{log[-4000:]}")
-
 
 def _wipe(path: Path) -> None:
     subprocess.run(["chmod", "-R", "u+w", str(path)], check=False)
@@ -228,7 +106,7 @@ def _requests(access_log: Path, method: str) -> int:
 
 
 def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    nginx = _nginx()
+    nginx = http_cache.nginx_binary()
     version = subprocess.run([nginx, "-v"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0, (
         f"nginx from Debian 13 does not start on this host (a shared library missing?):\n{version.stderr}")
@@ -245,7 +123,7 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         # 1. Seed: the toolchain's actions through nginx from the shared disk cache (from scratch:
         # built here and uploaded), the per-binary ones kept off the cache.
         phase = time.monotonic()
-        with nginx_cache(nginx, server, seed=seed) as url:
+        with http_cache.nginx_cache(nginx, server, seed=seed) as url:
             _, times["seed"] = _build(first, tmp_path / "output_root_seed", url, tmp_path / "seed.json",
                                       f"--modify_execution_info={PER_BINARY}=+no-remote-cache")
         seeded, seed_uploads = _requests(server / "seed_access.log", "GET"), _requests(server / "access.log", "PUT")
@@ -255,7 +133,7 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         # 2. The first clone: the per-binary actions run and are uploaded.
         phase = time.monotonic()
         (server / "access.log").unlink(missing_ok=True)
-        with nginx_cache(nginx, server) as url:
+        with http_cache.nginx_cache(nginx, server) as url:
             binary, times["first"] = _build(first, tmp_path / "output_root_1", url, tmp_path / "first.json")
             first_bytes = binary.read_bytes()
         spawns = _runners(tmp_path / "first.json")
@@ -276,7 +154,7 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         phase = time.monotonic()
         nested_bazel.copy_checkout(repo, second)
         (server / "access.log").unlink(missing_ok=True)
-        with nginx_cache(nginx, server) as url:
+        with http_cache.nginx_cache(nginx, server) as url:
             binary, times["second"] = _build(second, tmp_path / "output_root_2", url, tmp_path / "second.json")
             run = subprocess.run([binary], capture_output=True, text=True, timeout=60)
             second_bytes = binary.read_bytes()
@@ -303,10 +181,6 @@ def test_second_clone_builds_from_the_remote_cache(tmp_path: Path, capsys: pytes
         _wipe_all(tmp_path)
 
 
-def _nginx() -> str:
-    return str(Path(os.environ["NGINX"]).resolve())
-
-
 def _http(method: str, url: str, data: bytes | None = None) -> tuple[int, bytes]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -322,13 +196,13 @@ def test_nginx_cache_stores_and_reads_through(tmp_path: Path) -> None:
     disk_cache = tmp_path / "disk_cache"
     (disk_cache / "cas/ab").mkdir(parents=True)
     (disk_cache / "cas/ab" / key).write_bytes(b"from the disk cache")
-    with nginx_cache(_nginx(), tmp_path / "server", seed=disk_cache) as url:
+    with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server", seed=disk_cache) as url:
         assert _http("PUT", f"{url}/ac/{'cd' * 32}", b"uploaded")[0] in (201, 204)
         assert _http("GET", f"{url}/ac/{'cd' * 32}") == (200, b"uploaded")
         assert _http("GET", f"{url}/cas/{key}") == (200, b"from the disk cache")
         assert _http("GET", f"{url}/cas/{'ef' * 32}")[0] == 404
     assert (tmp_path / "server/store/cas" / key).read_bytes() == b"from the disk cache"
-    with nginx_cache(_nginx(), tmp_path / "server") as url:
+    with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server") as url:
         assert _http("GET", f"{url}/cas/{key}") == (200, b"from the disk cache")  # now from the store
 
 
@@ -336,17 +210,17 @@ def test_nginx_cache_takes_another_port_when_one_is_taken(tmp_path: Path, monkey
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        ports, free_port = [taken.getsockname()[1]], _free_port
-        monkeypatch.setattr(sys.modules[__name__], "_free_port", lambda: ports.pop() if ports else free_port())
-        with nginx_cache(_nginx(), tmp_path / "server") as url:
+        ports, free_port = [taken.getsockname()[1]], http_cache.free_port
+        monkeypatch.setattr(http_cache, "free_port", lambda: ports.pop() if ports else free_port())
+        with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server") as url:
             assert not url.endswith(f":{taken.getsockname()[1]}")
             assert _http("GET", f"{url}/ac/{'00' * 32}")[0] == 404
 
 
 def test_nginx_cache_shows_the_error_log_when_nginx_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "nginx_conf", lambda *args: "no_such_directive on;\n")
+    monkeypatch.setattr(http_cache, "nginx_conf", lambda *args: "no_such_directive on;\n")
     with pytest.raises(pytest.fail.Exception, match='unknown directive "no_such_directive"'):
-        with nginx_cache(_nginx(), tmp_path / "server"):
+        with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server"):
             pass
 
 
@@ -361,7 +235,7 @@ def test_bazel_uploads_no_disk_cache_hit(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k in nested_bazel.PASSED_ENV}
     disk_cache = tmp_path / "disk_cache"
     try:
-        with nginx_cache(_nginx(), tmp_path / "server") as url:
+        with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server") as url:
             for index, remote in enumerate(([], [f"--remote_cache={url}"])):
                 startup = [f"--output_user_root={tmp_path}/output_root_{index}", "--max_idle_secs=60"]
                 log = tmp_path / f"{index}.json"
@@ -382,7 +256,8 @@ def test_bazel_uploads_no_disk_cache_hit(tmp_path: Path) -> None:
 
 
 def test_nginx_conf_listens_on_loopback_only(tmp_path: Path) -> None:
-    for conf in (nginx_conf(tmp_path, 8080, None), nginx_conf(tmp_path, 8080, (8081, tmp_path / "dc"))):
+    seeded = http_cache.nginx_conf(tmp_path, 8080, (8081, tmp_path / "dc"))
+    for conf in (http_cache.nginx_conf(tmp_path, 8080, None), seeded):
         listens = re.findall(r"^\s*listen (\S+);", conf, re.M)
         assert listens and all(a.startswith("127.0.0.1:") for a in listens), listens
         assert "daemon off;" in conf and "master_process off;" in conf

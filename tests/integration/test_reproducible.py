@@ -10,7 +10,11 @@ byte, and no output may hold either checkout's or output base's path.
   emit, link plan, the runtime's C compiles, the link, the audit) and the distribution's compiled
   stdlib are forced to run again in both builds (`--modify_execution_info=...=+no-cache`, which
   also bypasses the disk cache; the execution log proves they ran); the CPython build itself
-  comes from the shared disk cache.
+  comes from the shared disk cache. When the test runs as root, the second build runs as another
+  account (uid 65534, its own HOME and Bazel install), which cannot read root's caches: it gets
+  the shared disk cache through an HTTP cache (nginx reading through to it, as in
+  remote_cache_test) and a copy of the repository cache, and every action not forced to run must
+  be a cache hit there (action keys do not depend on the user).
 - `test_everything_is_reproducible_from_scratch` (`manual`, about an hour on 2 cores): nothing
   cached, private disk and repository caches, the CPython distributions included, and the second
   build as another user (uid 65534) when the test runs as root.
@@ -20,16 +24,20 @@ byte, and no output may hold either checkout's or output base's path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.integration import nested_bazel
+from tests.integration import http_cache, nested_bazel
 
 # The examples, and a program with PyPI wheels' C extensions (markupsafe, PyYAML's libyaml).
 TARGETS = ["//examples/hello", "//examples/resources:resources_example", "//examples/stdlib_tour",
@@ -49,6 +57,9 @@ MUST_RUN = {"PyStandaloneCompile", "PyStandaloneCompileStdlib", "PyStandalonePac
 _SKIPPED_SUFFIXES = (".runfiles_manifest",)
 
 _PASSED_ENV = nested_bazel.PASSED_ENV
+
+# The account of the second build when the test runs as root.
+OTHER_USER = 65534
 
 # (directory of the checkout under the test's tmp dir, TZ, LANG, umask, PYTHONHASHSEED)
 VARIANTS = [
@@ -203,14 +214,54 @@ def _cleanup(tmp: Path) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _compare(builds: list[tuple[Path, Path, Path]], subdirs: list[str]) -> None:
+def _compare(builds: list[tuple[Path, Path, Path]], subdirs: list[str], also: Sequence[Path] = ()) -> None:
+    """Both builds' outputs are the same bytes and name neither build's directories (nor `also`:
+    other accounts' homes, caches)."""
     (c1, r1, b1), (c2, r2, b2) = builds
     one, two = output_files(b1, subdirs), output_files(b2, subdirs)
     assert len(one) > 10, f"only {len(one)} output files under {b1}: the comparison would prove nothing"
     difference = first_difference(one, two)
     assert difference is None, "the two builds differ: " + difference
-    found = leaks(one, [c1, r1]) + leaks(two, [c2, r2])
+    found = leaks(one, [c1, r1, *also]) + leaks(two, [c2, r2, *also])
     assert not found, "outputs name a build directory: " + "; ".join(found[:10])
+
+
+@contextlib.contextmanager
+def _shared_tmp() -> Iterator[Path]:
+    """A private, unpredictable directory that a second account can reach (the test's own tmp dir
+    is under root's output base), readable by all, removed at the end."""
+    tmp = Path(tempfile.mkdtemp(prefix="rps-reproducible-", dir=os.environ.get("RPS_REPRODUCIBLE_TMP", "/var/tmp")))
+    tmp.chmod(0o755)
+    try:
+        yield tmp
+    finally:
+        _cleanup(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _other_account(tmp: Path) -> tuple[Path, str]:
+    """HOME and the Bazel launcher (the second checkout's tools/bazel, which installs Bazel into
+    that HOME) of the second build's account."""
+    home = tmp / "home_other_user"
+    home.mkdir()
+    return home, str(tmp / VARIANTS[1][0] / "tools/bazel")
+
+
+def _check_forced_ran(log: Path, index: int) -> None:
+    ran, cached = executed_mnemonics(log)
+    assert MUST_RUN <= ran and not (MUST_RUN & cached), (
+        f"build {index + 1}: actions that should have run again came from a cache "
+        f"({sorted(MUST_RUN & cached)}) or did not run ({sorted(MUST_RUN - ran)}); "
+        "--modify_execution_info no-cache no longer bypasses the disk cache?")
+
+
+def not_from_cache(log: Path, forced: str) -> list[str]:
+    """Spawns of the execution log that ran although their mnemonic is not `forced` (a regex):
+    "mnemonic -> first output" of each."""
+    pattern = re.compile(forced)
+    return [f"{e.get('mnemonic', '')} -> {(e.get('listedOutputs') or [''])[0]}"
+            for e in nested_bazel.spawns(log)
+            if not pattern.match(e.get("mnemonic", "")) and "cache hit" not in e.get("runner", "")]
 
 
 def _shared_caches() -> list[str]:
@@ -218,54 +269,70 @@ def _shared_caches() -> list[str]:
     return [f"--disk_cache={cache}/disk_cache", f"--repository_cache={cache}/repository_cache"]
 
 
-def test_binaries_are_reproducible(tmp_path: Path) -> None:
+def test_binaries_are_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = _repo_root()
-    forced = _shared_caches() + [f"--modify_execution_info={FORCED}=+no-cache"]
-    builds = []
-    _copy_checkouts(repo, tmp_path)
-    try:
-        for index in range(2):
-            builds.append(_build(tmp_path, index, forced, TARGETS))
-            ran, cached = executed_mnemonics(tmp_path / f"output_root_{index}/execution_log.json")
-            assert MUST_RUN <= ran and not (MUST_RUN & cached), (
-                f"build {index + 1}: actions that should have run again came from a cache "
-                f"({sorted(MUST_RUN & cached)}) or did not run ({sorted(MUST_RUN - ran)}); "
-                "--modify_execution_info no-cache no longer bypasses the disk cache?")
-        _compare(builds, COMPARED)
-    finally:
-        _cleanup(tmp_path)
+    forced = f"--modify_execution_info={FORCED}=+no-cache"
+    as_root = os.geteuid() == 0
+    with _shared_tmp() if as_root else contextlib.nullcontext(tmp_path) as tmp:
+        try:
+            _check_reproducible_as(tmp, repo, forced, as_root)
+        finally:
+            _cleanup(tmp)
+    if not as_root:
+        with capsys.disabled():
+            print("\nreproducible_test: both builds ran as the same user (a second account needs root)")
+
+
+def _check_reproducible_as(tmp: Path, repo: Path, forced: str, as_root: bool) -> None:
+    """Two builds in tmp, the second as OTHER_USER when as_root; their outputs compared."""
+    _copy_checkouts(repo, tmp)
+    builds = [_build(tmp, 0, _shared_caches() + [forced], TARGETS)]
+    _check_forced_ran(tmp / "output_root_0/execution_log.json", 0)
+    also: list[Path] = []
+    if as_root:
+        home, bazel = _other_account(tmp)
+        # The other account's caches: root's disk cache through nginx (which runs as root),
+        # and a copy of the repository cache (downloads only).
+        repository_cache = tmp / "repository_cache_other_user"
+        shutil.copytree(nested_bazel.shared_cache() / "repository_cache", repository_cache, symlinks=True)
+        subprocess.run(["chown", "-R", f"{OTHER_USER}:{OTHER_USER}", str(repository_cache)], check=True)
+        with http_cache.nginx_cache(http_cache.nginx_binary(), tmp / "nginx",
+                                    seed=nested_bazel.shared_cache() / "disk_cache") as url:
+            builds.append(_build(tmp, 1, [f"--remote_cache={url}", "--disk_cache=",
+                                          f"--repository_cache={repository_cache}", forced],
+                                 TARGETS, user=OTHER_USER, home=home, bazel=bazel))
+        log = tmp / "output_root_1/execution_log.json"
+        ran = not_from_cache(log, FORCED)
+        assert not ran, (f"as uid {OTHER_USER}, {len(ran)} actions missed the cache that root's build filled "
+                         "(their keys depend on the user?): " + "; ".join(ran[:10]))
+        also = [home, repository_cache]
+    else:
+        builds.append(_build(tmp, 1, _shared_caches() + [forced], TARGETS))
+    _check_forced_ran(tmp / "output_root_1/execution_log.json", 1)
+    _compare(builds, COMPARED, also)
 
 
 @pytest.mark.skipif(os.environ.get("RPS_REPRODUCIBLE_FROM_SCRATCH") != "1",
                     reason="manual (about an hour): builds CPython twice without caches; see docs/releases.md")
 def test_everything_is_reproducible_from_scratch() -> None:
     repo = _repo_root()
-    # Not under the test's own tmp dir: a second account must reach it (a private, unpredictable
-    # directory, readable by all, removed at the end).
-    tmp_path = Path(tempfile.mkdtemp(prefix="rps-reproducible-", dir=os.environ.get("RPS_REPRODUCIBLE_TMP", "/var/tmp")))
-    tmp_path.chmod(0o755)
-    builds = []
-    _copy_checkouts(repo, tmp_path)
-    try:
+    with _shared_tmp() as tmp:
+        builds = []
+        _copy_checkouts(repo, tmp)
         for index in range(2):
-            caches = tmp_path / f"caches_{index}"
+            caches = tmp / f"caches_{index}"
             caches.mkdir()
             extra = [f"--disk_cache={caches}/disk_cache", f"--repository_cache={caches}/repository_cache"]
             user = home = bazel = None
             if index == 1 and os.geteuid() == 0:
                 # The second build as another account, with its own Bazel install and HOME.
-                user, home = 65534, tmp_path / "home_nobody"
-                home.mkdir()
-                bazel = str(tmp_path / VARIANTS[1][0] / "tools/bazel")
+                user = OTHER_USER
+                home, bazel = _other_account(tmp)
                 subprocess.run(["chown", "-R", f"{user}:{user}", str(caches)], check=True)
-            builds.append(_build(tmp_path, index, extra, TARGETS + [DISTRIBUTION], user=user, home=home,
-                                 bazel=bazel))
-        _compare(builds, COMPARED)
+            builds.append(_build(tmp, index, extra, TARGETS + [DISTRIBUTION], user=user, home=home, bazel=bazel))
+        _compare(builds, COMPARED, [tmp / "home_other_user"])
         if os.geteuid() != 0:
             pytest.skip("compared, but both builds ran as the same user: a second account needs root")
-    finally:
-        _cleanup(tmp_path)
-        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_first_difference_names_file_and_offset(tmp_path: Path) -> None:
@@ -285,6 +352,15 @@ def test_first_difference_names_file_and_offset(tmp_path: Path) -> None:
     assert leaks(one, [tmp_path / "a"]) == []
     (tmp_path / "a/pkg/equal.txt").write_text(f"built in {tmp_path / 'a'}/x")
     assert leaks(one, [tmp_path / "a"]) == [f"pkg/equal.txt holds {tmp_path / 'a'} at offset 9"]
+
+
+def test_not_from_cache_names_spawns_that_ran(tmp_path: Path) -> None:
+    log = tmp_path / "log.json"
+    log.write_text(json.dumps({"mnemonic": "RpsSourceBuild", "runner": "remote cache hit", "listedOutputs": ["a"]})
+                   + "\n" + json.dumps({"mnemonic": "PyStandalonePack", "runner": "linux-sandbox",
+                                        "listedOutputs": ["b"]})
+                   + json.dumps({"mnemonic": "Genrule", "runner": "linux-sandbox", "listedOutputs": ["c", "d"]}))
+    assert not_from_cache(log, FORCED) == ["Genrule -> c"]
 
 
 STATUS_SCRIPT = "#!/bin/sh\necho STABLE_RELEASE_VERSION 1.2.3\necho STABLE_GIT_COMMIT 0123abcd\n"
