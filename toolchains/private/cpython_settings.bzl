@@ -40,6 +40,7 @@ python_version_flag = rule(
 # fast: today's build (-O2, no LTO, no PGO). optimized: ThinLTO (docs/toolchain.md, "Optimized
 # builds": why there is no PGO).
 OPTIMIZATIONS = ["fast", "optimized"]
+DEFAULT_OPTIMIZATION = "fast"
 
 def _cpython_optimization_flag_impl(ctx):
     value = ctx.build_setting_value

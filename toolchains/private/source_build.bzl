@@ -2,6 +2,26 @@
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 load("//rules/private:platform_transition.bzl", "build_machine_transition")
+load("//toolchains:python_versions.bzl", "DEFAULT_PYTHON_VERSION")
+load("//toolchains/private:cpython_settings.bzl", "DEFAULT_OPTIMIZATION")
+
+_PYTHON_VERSION_FLAG = str(Label("//toolchains/cpython:python_version"))
+_OPTIMIZATION_FLAG = str(Label("//toolchains/cpython:optimization"))
+
+def _cpython_settings_transition_impl(settings, attr):
+    if attr.reads_cpython_settings:
+        return {_OPTIMIZATION_FLAG: settings[_OPTIMIZATION_FLAG], _PYTHON_VERSION_FLAG: settings[_PYTHON_VERSION_FLAG]}
+
+    # A library or build tool is the same whichever CPython version or build links or runs it:
+    # with the settings' defaults it has one configuration, so one build serves them all
+    # (otherwise each version's and each optimization's configuration would build its own).
+    return {_OPTIMIZATION_FLAG: DEFAULT_OPTIMIZATION, _PYTHON_VERSION_FLAG: DEFAULT_PYTHON_VERSION}
+
+_cpython_settings_transition = transition(
+    implementation = _cpython_settings_transition_impl,
+    inputs = [_OPTIMIZATION_FLAG, _PYTHON_VERSION_FLAG],
+    outputs = [_OPTIMIZATION_FLAG, _PYTHON_VERSION_FLAG],
+)
 
 def _host_triple(cc_toolchain):
     # Our zig targets are named like x86_64-linux-gnu.2.17; autoconf wants x86_64-linux-gnu.
@@ -71,6 +91,7 @@ def _source_build_impl(ctx):
 source_build = rule(
     implementation = _source_build_impl,
     doc = "Unpacks `archive` and runs `steps` with the target's zig toolchain; outputs one directory.",
+    cfg = _cpython_settings_transition,
     attrs = {
         "archive": attr.label(mandatory = True, allow_single_file = True, doc = "The source tarball."),
         "deps": attr.label_list(doc = "Other source_build targets; `{dep:<name>}` is their output directory."),
@@ -88,6 +109,10 @@ source_build = rule(
                   "it recompiles `.pyc` files whose sources held the build directory's name.",
         ),
         "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
+        "reads_cpython_settings": attr.bool(
+            doc = "Whether the build depends on //toolchains/cpython:python_version and :optimization " +
+                  "(CPython itself); when False (libraries, build tools) it is built with their defaults.",
+        ),
         "tools": attr.label_keyed_string_dict(
             cfg = "exec",
             doc = "source_build targets of programs the steps run -> `name` (the program is <dir>/bin/<name>)" +
