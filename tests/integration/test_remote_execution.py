@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from tests import rlocation
 from tests.integration import nested_bazel
@@ -66,6 +69,33 @@ def failed(entries: list[dict]) -> list[str]:
             for e in entries if e.get("exitCode", 0) != 0 or e.get("status", "") not in ("", "SUCCESS")]
 
 
+def build_while_serving(cmd: list[str], checkout: Path, env: dict[str, str], rbe: service.Service, err: Path,
+                        timeout: float = 4 * 3600) -> tuple[int, str]:
+    """Runs the build (its stderr to `err`); (exit status, stderr). Fails at once, the build
+    stopped, when a process of the service ends or the build exceeds `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with open(err, "wb") as stderr:
+        build = subprocess.Popen(cmd, cwd=checkout, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=stderr)
+    try:
+        while build.poll() is None:
+            gone = rbe.exited()
+            if gone or time.monotonic() > deadline:
+                why = f"the service's {', '.join(gone)} ended" if gone else f"it took over {timeout:.0f} s"
+                pytest.fail(f"the remote build was stopped: {why}\n{err.read_text(errors='replace')[-4000:]}\n"
+                            f"{rbe.logs()}")
+            time.sleep(2)
+    finally:
+        if build.poll() is None:
+            build.send_signal(signal.SIGINT)  # Bazel's client cancels the build on SIGINT
+            try:
+                build.wait(120)
+            except subprocess.TimeoutExpired:
+                build.kill()
+                build.wait()
+    return build.returncode, err.read_text(errors="replace")
+
+
 def test_every_action_runs_remotely(tmp_path: Path) -> None:
     targets = os.environ.get("RPS_RBE_TARGETS", "").split() or TARGETS
     started = time.monotonic()
@@ -94,13 +124,13 @@ def test_every_action_runs_remotely(tmp_path: Path) -> None:
                    "--remote_max_connections=1",
                    f"--jobs={2 * (os.cpu_count() or 2)}",
                    f"--execution_log_json_file={log}", *targets]
-            done = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=4 * 3600)
+            returncode, stderr = build_while_serving(cmd, checkout, env, rbe, tmp_path / "build.err")
             seconds = time.monotonic() - build_started
             entries = list(nested_bazel.spawns(log)) if log.exists() else []
             bad = failed(entries)
-            assert done.returncode == 0, (
+            assert returncode == 0, (
                 f"the remote build failed after {seconds:.0f} s; spawns that failed: {bad or 'none logged'}\n"
-                f"{done.stderr[-8000:]}\n{rbe.logs()}")
+                f"{stderr[-8000:]}\n{rbe.logs()}")
             print(f"{len(entries)} spawns, all remote, in {seconds:.0f} s")
         assert entries, "the execution log is empty: nothing ran"
         elsewhere = not_remote(entries)
@@ -126,3 +156,26 @@ def test_not_remote_names_local_spawns_and_cache_hits() -> None:
     ]
     assert not_remote(entries) == ["Genrule (linux-sandbox) -> b", "CppLink (remote cache hit, cache hit) -> c"]
     assert failed(entries + [{"mnemonic": "X", "exitCode": 1, "listedOutputs": ["d"]}]) == ["X exit 1 -> d"]
+
+
+class _FakeService:
+    def __init__(self, exited: list[str]) -> None:
+        self._exited = exited
+
+    def exited(self) -> list[str]:
+        return self._exited
+
+    def logs(self) -> str:
+        return "--- worker.log (end) ---\nModuleNotFoundError"
+
+
+def test_build_stops_when_the_service_dies(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"the service's worker \(exit 1\) ended(.|\n)*ModuleNotFoundError"):
+        build_while_serving(["sleep", "300"], tmp_path, {}, _FakeService(["worker (exit 1)"]), tmp_path / "err")
+    assert time.monotonic() - started < 60
+
+
+def test_build_while_serving_gives_status_and_stderr(tmp_path: Path) -> None:
+    assert build_while_serving(["sh", "-c", "echo oops >&2; exit 3"], tmp_path, {"PATH": "/usr/bin:/bin"},
+                               _FakeService([]), tmp_path / "err") == (3, "oops\n")

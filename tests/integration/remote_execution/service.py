@@ -151,8 +151,11 @@ class Service:
 
     def _spawn(self, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "wb")
+        # rules_python's test launcher sets PYTHONSAFEPATH=1, which keeps a script's own
+        # directory off sys.path: bots_worker.py imports sandbox.py from beside itself.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
+                                start_new_session=True, preexec_fn=_die_with_parent, env=env, **kwargs)
         self.procs.append((name, proc))
         return proc
 
@@ -215,6 +218,11 @@ class Service:
         for key, value in WORKER_PROPERTIES.items():
             argv += ["--property", f"{key}={value}"]
         self._spawn("worker", argv, cwd=self.root)
+
+    def exited(self) -> list[str]:
+        """The service's processes that have ended, as "name (exit status)": a build waiting on
+        the service would otherwise wait for a dead worker until its timeout."""
+        return [f"{name} (exit {proc.returncode})" for name, proc in self.procs if proc.poll() is not None]
 
     def stop(self) -> None:
         for name, proc in reversed(self.procs):
