@@ -1,5 +1,6 @@
 """The zig C toolchain builds for every target platform, within each platform's ABI limits."""
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -80,3 +81,34 @@ def test_musl_target_is_fully_static() -> None:
 def test_x86_64_binaries_run_and_use_the_c_librarys_log2(name: str) -> None:
     done = subprocess.run([_binary(name)], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == EXPECTED
+
+
+_REFUSED = "is not a directory of this user's own; remove it"
+
+
+def _zig_cc(tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(rlocation.path("ZIG_CC")), "--version"], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)})
+
+
+def test_zig_cache_is_private_to_the_user(tmp_path: Path) -> None:
+    done = _zig_cc(tmp_path)
+    assert done.returncode == 0 and "clang version" in done.stdout, done.stderr
+    cache = tmp_path / f"rps-zig-cache-{os.getuid()}"
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
+    assert _zig_cc(tmp_path).returncode == 0  # and used again
+
+
+def test_zig_cache_of_another_owner_or_a_link_is_refused(tmp_path: Path) -> None:
+    cache = tmp_path / f"rps-zig-cache-{os.getuid()}"
+    (tmp_path / "elsewhere").mkdir()
+    cache.symlink_to(tmp_path / "elsewhere")
+    done = _zig_cc(tmp_path)
+    assert done.returncode == 1 and _REFUSED in done.stderr, done.stderr
+    cache.unlink()
+    if os.geteuid() != 0:
+        return  # only root can make a directory that another account owns
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 65534, 65534)
+    done = _zig_cc(tmp_path)
+    assert done.returncode == 1 and _REFUSED in done.stderr, done.stderr
