@@ -122,7 +122,7 @@ def cpython_build(name, archive, version, deps, **kwargs):
             "//conditions:default": {},
         }),
         outputs = {".": python},
-        reads_cpython_settings = True,
+        reads_optimization = True,
         programs = {
             "//tools/python_json:make_python_json": "make_python_json",
             "//tools/source_edits": "source_edits",

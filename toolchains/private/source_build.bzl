@@ -9,13 +9,13 @@ _PYTHON_VERSION_FLAG = str(Label("//toolchains/cpython:python_version"))
 _OPTIMIZATION_FLAG = str(Label("//toolchains/cpython:optimization"))
 
 def _cpython_settings_transition_impl(settings, attr):
-    if attr.reads_cpython_settings:
-        return {_OPTIMIZATION_FLAG: settings[_OPTIMIZATION_FLAG], _PYTHON_VERSION_FLAG: settings[_PYTHON_VERSION_FLAG]}
-
-    # A library or build tool is the same whichever CPython version or build links or runs it:
-    # with the settings' defaults it has one configuration, so one build serves them all
-    # (otherwise each version's and each optimization's configuration would build its own).
-    return {_OPTIMIZATION_FLAG: DEFAULT_OPTIMIZATION, _PYTHON_VERSION_FLAG: DEFAULT_PYTHON_VERSION}
+    # No source build reads python_version (it picks the CPython a binary embeds; a CPython build
+    # has its own `version`), and only CPython's reads optimization. With the others at their
+    # defaults, each library, tool and CPython build has one configuration per platform, so one
+    # build serves every binary (otherwise each version's and optimization's configuration, and
+    # //... itself, would build its own).
+    optimization = settings[_OPTIMIZATION_FLAG] if attr.reads_optimization else DEFAULT_OPTIMIZATION
+    return {_OPTIMIZATION_FLAG: optimization, _PYTHON_VERSION_FLAG: DEFAULT_PYTHON_VERSION}
 
 _cpython_settings_transition = transition(
     implementation = _cpython_settings_transition_impl,
@@ -109,9 +109,10 @@ source_build = rule(
                   "it recompiles `.pyc` files whose sources held the build directory's name.",
         ),
         "steps": attr.string_list(mandatory = True, doc = "Shell commands run in the unpacked tree, in order."),
-        "reads_cpython_settings": attr.bool(
-            doc = "Whether the build depends on //toolchains/cpython:python_version and :optimization " +
-                  "(CPython itself); when False (libraries, build tools) it is built with their defaults.",
+        "reads_optimization": attr.bool(
+            doc = "Whether the build depends on //toolchains/cpython:optimization (CPython itself); " +
+                  "when False (libraries, build tools) it is built with its default. python_version " +
+                  "is always its default: no source build reads it.",
         ),
         "tools": attr.label_keyed_string_dict(
             cfg = "exec",
