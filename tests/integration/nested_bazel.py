@@ -14,9 +14,16 @@ import pytest
 from tests import rlocation
 
 
-# The environment a nested Bazel gets from the test's: no more, so the user's settings stay out.
-PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
+# The environment a nested Bazel gets from the test's: no more, so the user's settings and the
+# outer test's (RUNFILES_DIR, TEST_*, PYTHON*: the consumer's Python tools would look for files in
+# our runfiles) stay out.
+PASSED_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def clean_env() -> dict[str, str]:
+    """The variables of PASSED_ENV that this process has."""
+    return {k: v for k, v in os.environ.items() if k in PASSED_ENV}
 
 
 def repo_root() -> Path:

@@ -169,18 +169,8 @@ def _distribution() -> Path:
     return rlocation.path("DISTRIBUTION").resolve()
 
 
-def _cache() -> Path:
-    return Path(os.environ.get("RULES_PY_STANDALONE_CACHE") or Path.home() / ".cache/rules_py_standalone")
-
-
-# The nested Bazel must not see the outer test's environment (RUNFILES_DIR, TEST_*, PYTHON*):
-# the Python stubs of the consumer's tools would otherwise look for files in our runfiles.
-_PASSED_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
-               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
+_cache = nested_bazel.shared_cache
+_clean_env = nested_bazel.clean_env
 
 
 class Workspace:

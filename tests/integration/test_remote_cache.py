@@ -74,7 +74,7 @@ def _build(checkout: Path, output_root: Path, cache_url: str, log: Path, *flags:
     """Builds TARGET with the HTTP cache and no disk cache; (the binary, seconds taken). The
     Bazel server goes at the end; the output root stays for the caller to wipe."""
     startup = [f"--output_user_root={output_root}", "--max_idle_secs=60"]
-    env = {k: v for k, v in os.environ.items() if k in nested_bazel.PASSED_ENV}
+    env = nested_bazel.clean_env()
     cmd = [nested_bazel.bazel(), *startup, "build", f"--remote_cache={cache_url}", "--disk_cache=",
            f"--repository_cache={nested_bazel.shared_cache()}/repository_cache", "--remote_download_outputs=all",
            f"--execution_log_json_file={log}", *flags, TARGET]
@@ -232,7 +232,7 @@ def test_bazel_uploads_no_disk_cache_hit(tmp_path: Path) -> None:
     workspace.mkdir()
     (workspace / "WORKSPACE").write_text("")
     (workspace / "BUILD.bazel").write_text('genrule(name = "g", outs = ["g.txt"], cmd = "echo g > $@")\n')
-    env = {k: v for k, v in os.environ.items() if k in nested_bazel.PASSED_ENV}
+    env = nested_bazel.clean_env()
     disk_cache = tmp_path / "disk_cache"
     try:
         with http_cache.nginx_cache(http_cache.nginx_binary(), tmp_path / "server") as url:

@@ -36,10 +36,6 @@ from tools.pypi import lock_reader
 
 TARGETS = ["//examples/hello"]
 
-_PASSED_ENV = ("PATH", "HOME", "USER", "SSL_CERT_FILE", "SSL_CERT_DIR",
-               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
-
-
 def _runfile(env_var: str) -> Path:
     return rlocation.path(env_var).resolve()
 
@@ -105,8 +101,8 @@ def test_every_action_runs_remotely(tmp_path: Path) -> None:
     output_root = tmp_path / "output_root"
     log = tmp_path / "execution_log.json"
     startup = [f"--output_user_root={output_root}", "--max_idle_secs=60"]
-    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
-    cache = Path(os.environ.get("RULES_PY_STANDALONE_CACHE") or Path.home() / ".cache/rules_py_standalone")
+    env = nested_bazel.clean_env()
+    cache = nested_bazel.shared_cache()
     print(f"venv ready after {time.monotonic() - started:.0f} s")
     try:
         with service.running(tmp_path / "service", venv, slots=os.cpu_count() or 2) as rbe:

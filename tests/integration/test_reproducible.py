@@ -10,8 +10,8 @@ byte, and no output may hold either checkout's or output base's path.
   emit, link plan, the runtime's C compiles, the link, the audit) and the distribution's compiled
   stdlib are forced to run again in both builds (`--modify_execution_info=...=+no-cache`, which
   also bypasses the disk cache; the execution log proves they ran); the CPython build itself
-  comes from the shared disk cache. With RPS_REPRODUCIBLE_OTHER_USER=1, when the test runs as
-  root, the second build runs as another account (uid 65534, its own HOME and Bazel install), which cannot read root's caches: it gets
+  comes from the shared disk cache. When the test runs as root, the second build runs as
+  another account (uid 65534, its own HOME and Bazel install), which cannot read root's caches: it gets
   the shared disk cache through an HTTP cache (nginx reading through to it, as in
   remote_cache_test) and a copy of the repository cache, and every action not forced to run must
   be a cache hit there (action keys do not depend on the user).
@@ -56,7 +56,6 @@ MUST_RUN = {"PyStandaloneCompile", "PyStandaloneCompileStdlib", "PyStandalonePac
 # and are not part of a release.
 _SKIPPED_SUFFIXES = (".runfiles_manifest",)
 
-_PASSED_ENV = nested_bazel.PASSED_ENV
 
 # The account of the second build when the test runs as root.
 OTHER_USER = 65534
@@ -176,7 +175,7 @@ def _build(tmp: Path, index: int, extra: list[str], targets: list[str],
     output_root = tmp / f"output_root_{index}"
     output_root.mkdir()
     log = output_root / "execution_log.json"
-    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
+    env = nested_bazel.clean_env()
     env.update(TZ=tz, LANG=lang, LC_ALL=lang, PYTHONHASHSEED=seed)
     if home is not None:
         env.update(HOME=str(home), USER="nobody")
@@ -198,13 +197,16 @@ def _build(tmp: Path, index: int, extra: list[str], targets: list[str],
         done = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=7200,
                               preexec_fn=prepare)
         assert done.returncode == 0, f"build {index + 1} in {checkout} failed:\n{done.stderr[-6000:]}"
-        bin_dir = subprocess.run([cmd[0], *startup, "info", "bazel-bin"], cwd=checkout, env=env, capture_output=True,
-                                 text=True, timeout=300, preexec_fn=prepare).stdout.strip()
+        # The build's own options, so that info reads the same configuration and server.
+        info = subprocess.run([cmd[0], *startup, "info", *extra, "bazel-bin"], cwd=checkout, env=env,
+                              capture_output=True, text=True, timeout=300, preexec_fn=prepare)
+        bin_dir = info.stdout.strip()
+        assert info.returncode == 0 and bin_dir, \
+            f"bazel info bazel-bin failed in {checkout} (exit {info.returncode}):\n{info.stderr[-3000:]}"
     finally:
         # Keep the output root for the comparison; only the server goes.
         subprocess.run([cmd[0], *startup, "shutdown"], cwd=checkout, env=env, capture_output=True, timeout=300,
                        preexec_fn=prepare)
-    assert bin_dir, f"bazel info bazel-bin gave nothing in {checkout}"
     return checkout, output_root, Path(bin_dir)
 
 
@@ -272,8 +274,8 @@ def _shared_caches() -> list[str]:
 def test_binaries_are_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = _repo_root()
     forced = f"--modify_execution_info={FORCED}=+no-cache"
-    # The second build as another account: opt-in until it passes (docs/releases.md).
-    as_root = os.geteuid() == 0 and os.environ.get("RPS_REPRODUCIBLE_OTHER_USER") == "1"
+    # Only root can start a build as another account.
+    as_root = os.geteuid() == 0
     with _shared_tmp() if as_root else contextlib.nullcontext(tmp_path) as tmp:
         try:
             _check_reproducible_as(tmp, repo, forced, as_root)
@@ -281,8 +283,7 @@ def test_binaries_are_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture
             _cleanup(tmp)
     if not as_root:
         with capsys.disabled():
-            print("\nreproducible_test: both builds ran as the same user (as root, RPS_REPRODUCIBLE_OTHER_USER=1 "
-                  "runs the second as uid 65534)")
+            print("\nreproducible_test: both builds ran as the same user (as root, the second runs as uid 65534)")
 
 
 def _check_reproducible_as(tmp: Path, repo: Path, forced: str, as_root: bool) -> None:
@@ -379,7 +380,7 @@ def test_stamp_reaches_only_the_link(tmp_path: Path) -> None:
     status.write_text(STATUS_SCRIPT)
     status.chmod(0o755)
     startup = [f"--output_user_root={tmp_path / 'output_root'}", "--max_idle_secs=60"]
-    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENV}
+    env = nested_bazel.clean_env()
     target = "//tests/integration/stamped"
 
     def build(name: str, *flags: str) -> tuple[bytes, str, set[str]]:
