@@ -12,16 +12,12 @@ from tests import rlocation
 from tools.audit import policy
 
 
-def _table() -> dict[str, Any]:
-    return json.loads(rlocation.path("PLATFORM_TABLE").read_text(encoding="utf-8"))
-
-
-PLATFORMS = _table()["platforms"]
+TABLE: dict[str, Any] = json.loads(rlocation.path("PLATFORM_TABLE").read_text(encoding="utf-8"))
+PLATFORMS = TABLE["platforms"]
 
 
 def test_the_table_has_the_build_machine() -> None:
-    table = _table()
-    assert table["build_machine"] in {p["name"] for p in table["platforms"]}
+    assert TABLE["build_machine"] in {p["name"] for p in PLATFORMS}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS, ids=[p["name"] for p in PLATFORMS])
