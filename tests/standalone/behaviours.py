@@ -53,6 +53,47 @@ def teardown(path: str) -> None:
     sys.stdout.write("no newline")
 
 
+def _resident_blob_mapping_kib() -> int:
+    """Resident KiB of this executable's largest read-only data mapping: the one that holds the
+    packed resources (the others are read-only after relocation, .data.rel.ro)."""
+    exe = os.path.realpath(sys.executable)
+    mappings: dict[str, list[int]] = {}
+    current = None
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            fields = line.split(maxsplit=5)
+            if fields and "-" in fields[0] and not fields[0].endswith(":"):
+                ours = len(fields) == 6 and fields[1] == "r--p" and fields[5].strip() == exe
+                current = fields[0] if ours else None
+            elif current and fields[0] in ("Size:", "Rss:"):
+                mappings.setdefault(current, []).append(int(fields[1]))
+    return max(mappings.values())[1]
+
+
+def pages_after_import(names: list[str]) -> dict[str, object]:
+    """How much more of the executable is resident after importing `names` (and what they
+    import), against the size of the bytecode that was imported; and whether reading that
+    bytecode again, after its pages were given back, gives the same code."""
+    import importlib
+    import marshal
+
+    already = set(sys.modules)
+    before = _resident_blob_mapping_kib()
+    for name in names:
+        importlib.import_module(name)
+    grown = _resident_blob_mapping_kib() - before
+    imported = [name for name in sys.modules if name not in already]
+    code_bytes, same = 0, True
+    for name in imported:
+        loader = getattr(sys.modules[name].__spec__, "loader", None)
+        code = loader.get_code(name) if hasattr(loader, "get_code") else None
+        if code is not None:
+            code_bytes += len(marshal.dumps(code))
+            same = same and loader.get_code(name) == code  # code objects compare by value
+    return {"grown_kib": grown, "bytecode_kib": code_bytes // 1024, "same_code_read_again": same,
+            "modules": len(imported)}
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "describe"
     if what == "describe":
@@ -103,6 +144,8 @@ def main() -> None:
     elif what == "builtins":
         import builtins
         print(hasattr(builtins, "exit"), hasattr(builtins, "quit"))
+    elif what == "pages-after-import":
+        print(json.dumps(pages_after_import(sys.argv[2:])))
     elif what == "env":
         print(os.environ.get("PYTHONPATH"), sys.flags.ignore_environment)
     else:
