@@ -15,7 +15,7 @@ byte, and no output may hold either checkout's or output base's path.
   the shared disk cache through an HTTP cache (nginx reading through to it, as in
   remote_cache_test) and a copy of the repository cache, and every action not forced to run must
   be a cache hit there (action keys do not depend on the user).
-- `test_everything_is_reproducible_from_scratch` (`manual`, about an hour on 2 cores): nothing
+- `test_everything_is_reproducible_from_scratch` (`manual`, about 20 minutes on 2 cores): nothing
   cached, private disk and repository caches, the CPython distributions included, and the second
   build as another user (uid 65534) when the test runs as root.
 - `test_stamp_reaches_only_the_link`: `--stamp` changes the binary and re-runs only the stamp,
@@ -316,7 +316,7 @@ def _check_reproducible_as(tmp: Path, repo: Path, forced: str, as_root: bool) ->
 
 
 @pytest.mark.skipif(os.environ.get("RPS_REPRODUCIBLE_FROM_SCRATCH") != "1",
-                    reason="manual (about an hour): builds CPython twice without caches; see docs/releases.md")
+                    reason="manual (about 20 minutes on 2 cores): builds CPython twice without caches; see docs/releases.md")
 def test_everything_is_reproducible_from_scratch() -> None:
     repo = _repo_root()
     with _shared_tmp() as tmp:
