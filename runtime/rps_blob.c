@@ -20,8 +20,10 @@
 
 #include "rps_blob.h"
 
-/* zlib's crc32(): zlib is linked into every CPython distribution for the zlib module. */
-extern unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len);
+/* liblzma's CRC-32: zlib's polynomial, with CLMUL (x86-64) or CRC instructions (ARM64) chosen
+ * at its first call; 3.6x zlib's crc32() on 6 MB here (docs/benchmarks.md). tools/link_plan
+ * links liblzma, which every CPython distribution has for the lzma module, into every binary. */
+extern uint32_t lzma_crc32(const uint8_t *buf, size_t size, uint32_t crc);
 
 #if RPS_ZSTD
 /* Binaries built with compress = True: zstd's decoder, compiled from the pinned sources with the
@@ -93,10 +95,10 @@ static const char *check_index(const unsigned char *data, uint64_t size, table_t
     if (!(HEADER_SIZE <= strings && strings <= index_end && index_end <= size))
         return fail(error, "strings_offset/index_end out of range", 48);
     static const unsigned char zero[4] = {0, 0, 0, 0};
-    unsigned long crc = crc32(0, data, 60);
-    crc = crc32(crc, zero, 4);
-    crc = crc32(crc, data + 64, index_end - 64);
-    if ((uint32_t)crc != u32(data + 60)) return fail(error, "index CRC-32 mismatch", 60);
+    uint32_t crc = lzma_crc32(data, 60, 0);
+    crc = lzma_crc32(zero, 4, crc);
+    crc = lzma_crc32(data + 64, index_end - 64, crc);
+    if (crc != u32(data + 60)) return fail(error, "index CRC-32 mismatch", 60);
     uint32_t dictionary = u32(data + DICTIONARY_FIELD), dictionary_len = u32(data + DICTIONARY_FIELD + 4);
     if (dictionary_len == 0) {
         if (dictionary || u32(data + DICTIONARY_FIELD + 8))
@@ -190,9 +192,9 @@ static const unsigned char *record(int t, Py_ssize_t i) {
 static int verify(int t, Py_ssize_t i) {
     if (tables[t].verified[i]) return 0;
     const unsigned char *r = record(t, i);
-    unsigned long crc = crc32(0, blob + u32(r + 8), u32(r + 12));
-    crc = crc32(crc, blob + u32(r + 16), u32(r + 20));
-    if ((uint32_t)crc != u32(r + 28)) {
+    uint32_t crc = lzma_crc32(blob + u32(r + 8), u32(r + 12), 0);
+    crc = lzma_crc32(blob + u32(r + 16), u32(r + 20), crc);
+    if (crc != u32(r + 28)) {
         PyErr_Format(PyExc_ImportError,
                      "corrupt packed resources: CRC-32 mismatch in entry '%.*s' (at offset %u); "
                      "the executable is damaged, rebuild or re-copy it",
@@ -242,7 +244,7 @@ static const char *zstd_prepare(void) {
     if (zstd_context) return NULL;
     uint32_t offset = u32(blob + DICTIONARY_FIELD), length = u32(blob + DICTIONARY_FIELD + 4);
     if (length) {
-        if ((uint32_t)crc32(0, blob + offset, length) != u32(blob + DICTIONARY_FIELD + 8))
+        if (lzma_crc32(blob + offset, length, 0) != u32(blob + DICTIONARY_FIELD + 8))
             return "dictionary CRC-32 mismatch";
         zstd_dictionary = ZSTD_createDDict_advanced(blob + offset, length, ZSTD_dlm_byRef, ZSTD_dct_fullDict, ZSTD_defaultCMem);
         if (!zstd_dictionary) return "the zstd dictionary is not valid";

@@ -17,7 +17,8 @@ def _doc(extensions, link_mode="static"):
         "libpython_link_mode": link_mode, "crt_features": [], "licenses": [], "build_options": "",
         "build_info": {
             "core": {"objs": ["build/core/main.o"], "static_lib": "build/lib/libpython3.13.a",
-                     "links": [{"name": "z", "path_static": "build/lib/libz.a"}, {"name": "m", "system": True}]},
+                     "links": [{"name": "z", "path_static": "build/lib/libz.a"},
+                               {"name": "lzma", "path_static": "build/lib/liblzma.a"}, {"name": "m", "system": True}]},
             "extensions": extensions,
         },
     }
@@ -38,7 +39,7 @@ def test_plan_orders_objects_libpython_then_libraries():
     doc["build_info"]["core"]["objs"] = []
     result = link_plan.plan(python_json.parse(doc), "D", set())
     assert result.link_args == ["D/build/ext/_ext.o", "D/build/lib/libpython3.13.a",
-                                "D/build/lib/libssl.a", "D/build/lib/libz.a", "-lm", "-ldl"]
+                                "D/build/lib/libssl.a", "D/build/lib/libz.a", "D/build/lib/liblzma.a", "-lm", "-ldl"]
     assert result.register == [("_ext", "PyInit__ext")]
     assert result.builtin_table is None
     source = link_plan.inittab_source(result)
@@ -51,17 +52,37 @@ def test_exporting_binaries_link_the_hidden_copies_of_all_but_libpython():
     doc["build_info"]["core"]["objs"] = []
     result = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H")
     assert result.link_args == ["-Wl,--whole-archive", "D/build/lib/libpython3.13.a", "-Wl,--no-whole-archive",
-                                "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
+                                "H/build/lib/libssl.a", "H/build/lib/libz.a", "H/build/lib/liblzma.a", "-lm"]
     doc["build_info"]["core"]["objs"] = ["build/core/main.o"]
     args = link_plan.plan(python_json.parse(doc), "D", set(), export_c_api=True, hidden_libraries="H").link_args
-    assert args == ["H/build/core/main.o", "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
+    assert args == ["H/build/core/main.o", "H/build/lib/libssl.a", "H/build/lib/libz.a", "H/build/lib/liblzma.a", "-lm"]
 
 
 def test_libraries_for_embedding_link_the_hidden_copies_without_exporting():
     doc = _doc({"_ssl": _ext(True, links=[{"name": "ssl", "path_static": "build/lib/libssl.a"}])})
     doc["build_info"]["core"]["objs"] = []
     args = link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H").link_args
-    assert args == ["D/build/lib/libpython3.13.a", "H/build/lib/libssl.a", "H/build/lib/libz.a", "-lm"]
+    assert args == ["D/build/lib/libpython3.13.a", "H/build/lib/libssl.a", "H/build/lib/libz.a", "H/build/lib/liblzma.a", "-lm"]
+
+
+def test_liblzma_is_linked_when_only_the_excluded_lzma_module_lists_it(tmp_path: Path):
+    # python-build-standalone lists liblzma as the _lzma module's link; the runtime's CRC-32 needs it.
+    lzma_link = {"name": "lzma", "path_static": "build/lib/liblzma.a"}
+    doc = _doc({"_core": _ext(True, init_fn="PyInit__core"), "_lzma": _ext(True, init_fn="PyInit__lzma", links=[lzma_link])})
+    doc["build_info"]["core"]["links"] = [{"name": "m", "system": True}]
+    doc["build_info"]["core"]["objs"] = []
+    result = link_plan.plan(_with_config_c(tmp_path, doc), str(tmp_path), {"_lzma"})
+    assert result.link_args == [f"{tmp_path}/build/lib/libpython3.13.a", f"{tmp_path}/build/lib/liblzma.a", "-lm"]
+    assert "PyInit__lzma" not in link_plan.inittab_source(result)
+    args = link_plan.plan(python_json.parse(doc), "D", set(), hidden_libraries="H").link_args
+    assert args == ["D/build/lib/libpython3.13.a", "H/build/lib/liblzma.a", "-lm"]
+
+
+def test_a_distribution_without_liblzma_is_refused():
+    doc = _doc({"_core": _ext(True)})
+    doc["build_info"]["core"]["links"] = [{"name": "lzma", "system": True}]  # only a shared one
+    with pytest.raises(link_plan.LinkPlanError, match="no static liblzma.*lzma_crc32"):
+        link_plan.plan(python_json.parse(doc), "D", set())
 
 
 def test_core_objects_replace_the_archive_and_bring_the_inittab():
@@ -114,7 +135,7 @@ def test_generated_table_replaces_the_inittab_object(tmp_path: Path):
     doc = _doc({"_core": _ext(True, init_fn="PyInit__core"), "_ssl": _ext(True, init_fn="PyInit__ssl")})
     doc["build_info"]["inittab_object"] = "build/config.c"  # any existing file
     result = link_plan.plan(_with_config_c(tmp_path, doc), str(tmp_path), {"_ssl"})
-    assert result.link_args == [f"{tmp_path}/build/core/main.o", f"{tmp_path}/build/lib/libz.a", "-lm"]
+    assert result.link_args == [f"{tmp_path}/build/core/main.o", f"{tmp_path}/build/lib/libz.a", f"{tmp_path}/build/lib/liblzma.a", "-lm"]
 
 
 @pytest.mark.parametrize("name, message", [

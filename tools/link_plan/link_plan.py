@@ -95,6 +95,23 @@ def _link_args(root: str, links, seen: set[str], hidden_root: str | None = None,
     return args
 
 
+# The C runtime checks packed resources with liblzma's lzma_crc32 (runtime/rps_blob.c).
+RUNTIME_LIBRARY = "lzma"
+
+
+def runtime_liblzma(dist: python_json.Distribution) -> python_json.Link:
+    """The distribution's static liblzma, linked into every binary whatever modules it excludes:
+    python-build-standalone lists it as the link of the `_lzma` module, our builds in the core's."""
+    links = list(dist.core_links) + [link for name in sorted(dist.extensions)
+                                     for variant in dist.extensions[name] for link in variant.links]
+    for link in links:
+        if link.name == RUNTIME_LIBRARY and link.path_static and not link.system:
+            return link
+    raise LinkPlanError("PYTHON.json lists no static liblzma (a link named 'lzma' with a path_static, normally "
+                        "the _lzma module's): the runtime needs its lzma_crc32 to check packed resources; use a "
+                        "distribution built with the lzma module")
+
+
 def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_api: bool = False,
          hidden_libraries: str | None = None) -> Plan:
     """The link inputs and module tables for a binary without the extension modules `exclude`.
@@ -151,6 +168,7 @@ def plan(dist: python_json.Distribution, root: str, exclude: set[str], export_c_
             (system_links if link.system else extension_libs).extend(
                 _link_args(root, [link], seen, hidden_libraries, dist.core_static_lib))
     core_libs = _link_args(root, [l for l in dist.core_links if not l.system], seen, hidden_libraries, dist.core_static_lib)
+    core_libs += _link_args(root, [runtime_liblzma(dist)], seen, hidden_libraries, dist.core_static_lib)
     core_system = _link_args(root, [l for l in dist.core_links if l.system], seen)
     # Objects first, then archives in dependency order (libpython before the libraries it uses),
     # so single-pass linkers (GNU ld) resolve everything too.
