@@ -54,6 +54,25 @@ def test_xz_edit_selects_the_first_call_dispatch(tmp_path):
     assert "#define HAVE_FUNCTION 1" in (root / "config.h").read_text()
 
 
+@pytest.mark.parametrize("archive, edits, libraries", [
+    ("CPYTHON_3_11_ARCHIVE", ["bundled-libraries-native"], ["LIBMPDEC", "LIBEXPAT"]),
+    ("CPYTHON_3_13_ARCHIVE", ["bundled-libraries-native", "hacl-native"], ["LIBMPDEC", "LIBEXPAT", "LIBHACL"]),
+])
+def test_lto_edits_compile_the_bundled_libraries_natively(tmp_path, archive, edits, libraries):
+    root = _tree(tmp_path, _members(archive, "Makefile.pre.in"))
+    assert source_edits.main([*edits, "--root", str(root)]) == 0
+    lines = (root / "Makefile.pre.in").read_text().splitlines()
+    for library in libraries:
+        # The last -flto/-fno-lto wins: each flag line ends with it, after the modules' flags.
+        [flags] = [line for line in lines if line.startswith(library + "_CFLAGS=")]
+        assert flags.endswith("$(PY_STDMODULE_CFLAGS) $(CCSHARED) -fno-lto")
+        # and every object of the library is compiled with that variable.
+        rules = [line for line in lines if line.startswith("\t$(CC) -c") and f"$({library}_CFLAGS)" in line]
+        assert rules
+    # No other compile rule changed.
+    assert sum("-fno-lto" in line for line in lines) == len(libraries)
+
+
 def test_a_changed_source_stops_the_build_and_leaves_the_tree_as_it_was(tmp_path, capsys):
     original = "void mi_process_init(void) mi_attr_noexcept {\n  static int once;\n}\n"
     root = _tree(tmp_path, {"Objects/mimalloc/init.c": original})

@@ -130,7 +130,14 @@ def cpython_build(name, archive, version, deps, **kwargs):
         steps = ([
             # Nothing of CPython runs at a program's load (docs/embedding.md).
             "{tool:source_edits} mimalloc-lazy-process-load",
-        ] if version not in ("3.10", "3.11") else []) + select_cross_build(
+        ] if version not in ("3.10", "3.11") else []) + select({
+            # LTO compiles the bundled libraries to bitcode too; tools/hide_symbols needs them native.
+            "//toolchains/cpython:optimized": [
+                "{tool:source_edits} bundled-libraries-native" +
+                ("" if version in ("3.10", "3.11") else " hacl-native"),
+            ],
+            "//conditions:default": [],
+        }) + select_cross_build(
             [configure + " --build=%s --with-build-python={tool:python_for_build}" % _BUILD_MACHINE_TRIPLE],
             [configure + " --build={host}"],
         ) + ([

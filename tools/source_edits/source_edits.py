@@ -54,6 +54,32 @@ EDITS: dict[str, Edit] = {
             ),
         ),
     ),
+    # An LTO build compiles CPython's bundled libraries (their rules use the modules' flags) to
+    # LLVM bitcode, whose symbols tools/hide_symbols cannot hide; clang's last -flto/-fno-lto wins.
+    "bundled-libraries-native": Edit(
+        why="the optimized (LTO) build keeps libmpdec and expat, CPython's bundled copies, native "
+        "objects like every other third-party library, so that their symbols can be hidden. "
+        "Apply before configure (Makefile.pre.in).",
+        replacements=tuple(
+            Replacement("Makefile.pre.in", line, line.rstrip("\n") + " -fno-lto\n")
+            for line in (
+                "LIBMPDEC_CFLAGS=@LIBMPDEC_CFLAGS@ $(PY_STDMODULE_CFLAGS) $(CCSHARED)\n",
+                "LIBEXPAT_CFLAGS=@LIBEXPAT_CFLAGS@ $(PY_STDMODULE_CFLAGS) $(CCSHARED)\n",
+            )
+        ),
+    ),
+    "hacl-native": Edit(
+        why="as bundled-libraries-native, for the HACL* libraries of CPython 3.12+ (libHacl_*.a).",
+        replacements=(
+            Replacement(
+                "Makefile.pre.in",
+                "LIBHACL_CFLAGS=-I$(srcdir)/Modules/_hacl/include -D_BSD_SOURCE -D_DEFAULT_SOURCE "
+                "$(PY_STDMODULE_CFLAGS) $(CCSHARED)\n",
+                "LIBHACL_CFLAGS=-I$(srcdir)/Modules/_hacl/include -D_BSD_SOURCE -D_DEFAULT_SOURCE "
+                "$(PY_STDMODULE_CFLAGS) $(CCSHARED) -fno-lto\n",
+            ),
+        ),
+    ),
     "xz-crc-dispatch-on-first-call": Edit(
         why="liblzma picks its CRC32/CRC64 implementation (CLMUL or generic) in two constructors "
         "when the compiler supports them. Without HAVE_FUNC_ATTRIBUTE_CONSTRUCTOR it uses its own "
