@@ -28,25 +28,35 @@ _warned = False
 
 def create_extension(spec, index):
     """Loads extension module entry `index`: first the wheel's libraries it needs (in the load
-    list's order, each once), then the module itself, from memory files (docs/pypi.md)."""
+    list's order, each once), then the module itself, from memory files (docs/pypi.md). Each
+    memory file is filled before its entry's other payload (the load list, the cycle patches) is
+    read: the copy checks the entry's CRC-32 through the executable's file, so that its pages never
+    enter the resident set (runtime/rps_blob.c)."""
     import _imp
     from _frozen_importlib import ModuleSpec
-    _, load_list = _rps_blob.data(_rps_blob.MODULES, index)
-    origin, *libraries = bytes(load_list).decode("utf-8").split("\n")
+    module_file = _memory_file(_rps_blob.MODULES, index)
     try:
-        for library in libraries:
-            if library in _loaded_libraries:
-                continue
-            entry = _library_index(library)
-            if _rps_blob.data(_rps_blob.LIBRARIES, entry)[1] is not None:
-                _load_cycle(library, entry)
-                continue
-            _load_shared_object(_rps_blob.LIBRARIES, entry, library, _rps_blob.load_library)
-            _loaded_libraries.add(library)
-        return _load_shared_object(_rps_blob.MODULES, index, spec.name,
-                                   lambda path: _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path)))
-    except ImportError as e:
-        raise ImportError(f"cannot load extension module {spec.name!r} ({origin}): {e}", name=spec.name) from None
+        _, load_list = _rps_blob.data(_rps_blob.MODULES, index)
+        origin, *libraries = bytes(load_list).decode("utf-8").split("\n")
+        try:
+            for library in libraries:
+                if library in _loaded_libraries:
+                    continue
+                entry = _library_index(library)
+                if _rps_blob.lengths(_rps_blob.LIBRARIES, entry)[1]:
+                    _load_cycle(library, entry)
+                    continue
+                _load_shared_object(_rps_blob.LIBRARIES, entry, library, _rps_blob.load_library)
+                _loaded_libraries.add(library)
+            return _load_shared_object(_rps_blob.MODULES, index, spec.name,
+                                       lambda path: _imp.create_dynamic(ModuleSpec(spec.name, None, origin=path)),
+                                       module_file)
+        except ImportError as e:
+            raise ImportError(f"cannot load extension module {spec.name!r} ({origin}): {e}", name=spec.name) from None
+    finally:
+        if isinstance(module_file, tuple):
+            import os
+            os.close(module_file[0])
 
 
 def _library_index(library):
@@ -68,17 +78,17 @@ def _load_cycle(first, index):
             name, i = pending.pop()
             if name in files:
                 continue
-            patches = []
-            for line in bytes(_rps_blob.data(_rps_blob.LIBRARIES, i)[1]).decode("utf-8").splitlines():
-                offset, length, target = line.split(" ", 2)
-                patches.append((int(offset), int(length), target))
-                pending.append((target, _library_index(target)))
             try:
                 fd, path = _rps_blob.memory_file(_rps_blob.LIBRARIES, i)
             except OSError as e:
                 _cannot_load(_NO_MEMFD.format(f"{e.filename}: {e.strerror}") +
                              f"; the libraries {first!r} and its DT_NEEDED cycle load from memory files only")
+            patches = []
             files[name] = (fd, path, patches)
+            for line in bytes(_rps_blob.data(_rps_blob.LIBRARIES, i)[1]).decode("utf-8").splitlines():
+                offset, length, target = line.split(" ", 2)
+                patches.append((int(offset), int(length), target))
+                pending.append((target, _library_index(target)))
         for name, (fd, _, patches) in files.items():
             for offset, length, target in patches:
                 path = files[target][1].encode()
@@ -93,15 +103,25 @@ def _load_cycle(first, index):
             os.close(fd)
 
 
-def _load_shared_object(table, index, name, load):
-    """load(path) of a packed shared object: from a memory file, else (extension_cache = True)
-    from its file in the extension cache."""
-    import os
+def _memory_file(table, index):
+    """(fd, path) of a memory file holding the entry, or why there is none (str: the OSError)."""
     try:
-        fd, path = _rps_blob.memory_file(table, index)
+        return _rps_blob.memory_file(table, index)
     except OSError as e:
-        problem = f"{e.filename}: {e.strerror}"
+        return f"{e.filename}: {e.strerror}"
+
+
+def _load_shared_object(table, index, name, load, opened=None):
+    """load(path) of a packed shared object: from a memory file (`opened`, which the caller
+    closes, or one made and closed here), else (extension_cache = True) from its file in the
+    extension cache."""
+    made = opened is None
+    if made:
+        opened = _memory_file(table, index)
+    if isinstance(opened, str):
+        problem = opened
     else:
+        fd, path = opened
         try:
             return load(path)
         except ImportError as e:
@@ -111,7 +131,9 @@ def _load_shared_object(table, index, name, load):
             if path + ":" not in problem:
                 raise
         finally:
-            os.close(fd)
+            if made:
+                import os
+                os.close(fd)
     import _rps_config
     if not _rps_config.EXTENSION_CACHE:
         _cannot_load(_NO_MEMFD.format(problem))

@@ -94,6 +94,29 @@ def pages_after_import(names: list[str]) -> dict[str, object]:
             "modules": len(imported)}
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def peak_after_open() -> dict[str, object]:
+    """largedata/large.bin opened by path (the view copies it into a memory file) and read in
+    1 MiB pieces: its size and SHA-256, and how far the peak resident set grew meanwhile, from
+    the resident set before (the peak reset first: /proc/self/clear_refs)."""
+    import hashlib
+
+    import largedata
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+        clear_refs.write("5")
+    before = _status_kib("VmRSS")
+    digest, size = hashlib.sha256(), 0
+    with open(os.path.join(os.path.dirname(largedata.__file__), "large.bin"), "rb") as f:
+        while piece := f.read(1 << 20):
+            digest.update(piece)
+            size += len(piece)
+    return {"size": size, "sha256": digest.hexdigest(), "peak_grown_kib": _status_kib("VmHWM") - before}
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "describe"
     if what == "describe":
@@ -146,6 +169,8 @@ def main() -> None:
         print(hasattr(builtins, "exit"), hasattr(builtins, "quit"))
     elif what == "pages-after-import":
         print(json.dumps(pages_after_import(sys.argv[2:])))
+    elif what == "peak-after-open":
+        print(json.dumps(peak_after_open()))
     elif what == "env":
         print(os.environ.get("PYTHONPATH"), sys.flags.ignore_environment)
     else:
