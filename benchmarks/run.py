@@ -1,6 +1,6 @@
 """Start-up benchmark: standalone binaries against the same CPython with its stdlib on disk.
 
-    tools/bazel run //benchmarks -- [--rounds 30] [--no-pyinstaller] [--no-cold]
+    tools/bazel run //benchmarks -- [--rounds 30] [--no-pyinstaller] [--no-cold] [--only CASE]
 
 For each case (hello, import_stdlib) the commands run interleaved, round after round, so drift
 of the machine hits all of them alike. Reported per command: wall time (median, min, max), CPU
@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="CASE imports these PyPI wheels (.whl files, as the binary packs them)")
     parser.add_argument("--parallel", nargs=3, action="append", default=[], metavar=("CASE", "LAUNCHES", "PARALLELISM"),
                         help="also time CASE as batches of LAUNCHES runs, PARALLELISM at once (the last one given counts)")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="run only this case (repeatable; default: every --case)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-pyinstaller", action="store_true", help="leave out the PyInstaller builds")
     parser.add_argument("--no-cold", action="store_true", help="leave out the cold page cache runs")
@@ -245,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nuitka-case", action="append", default=[], metavar="NAME",
                         help="a case to build with Nuitka (its build compiles every imported module to C: minutes each)")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.only) - {name for name, _, _ in args.case})
+    if unknown:
+        parser.error(f"--only {', '.join(unknown)}: no such case (the cases: {', '.join(n for n, _, _ in args.case)})")
     python = os.path.abspath(args.python)
     stdlib = os.path.join(os.path.dirname(os.path.dirname(python)), "lib", os.path.basename(python))
     print(f"Python running this benchmark (and PyInstaller): {sys.version.split()[0]}", file=sys.stderr)
@@ -252,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="rps-bench-") as work:
         for name, binary, script in args.case:
+            if args.only and name not in args.only:
+                continue
             script = os.path.abspath(script)
             paths = [p for case, *files in args.third_party if case == name for p in wheel_paths(files)]
             paths += [unpacked_wheels(name, files, work) for case, *files in args.wheels if case == name]
