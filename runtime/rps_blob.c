@@ -188,7 +188,6 @@ static const unsigned char *record(int t, Py_ssize_t i) {
     return tables[t].records + (uint64_t)i * ENTRY_SIZE;
 }
 
-/* Checks the entry's CRC-32 once; sets an exception and returns -1 on mismatch. */
 static int crc_mismatch(const unsigned char *r) {
     PyErr_Format(PyExc_ImportError,
                  "corrupt packed resources: CRC-32 mismatch in entry '%.*s' (at offset %u); "
@@ -197,6 +196,7 @@ static int crc_mismatch(const unsigned char *r) {
     return -1;
 }
 
+/* Checks the entry's CRC-32 once; sets an exception and returns -1 on mismatch. */
 static int verify(int t, Py_ssize_t i) {
     if (tables[t].verified[i]) return 0;
     const unsigned char *r = record(t, i);
@@ -295,23 +295,16 @@ static struct {
     uintptr_t pend_lo, pend_hi;       /* windows read and not dropped yet */
     uintptr_t lo, hi;                 /* the blob's whole pages */
     uintptr_t keep_lo[2], keep_hi[2]; /* the index and the dictionary, in whole pages */
-    uintptr_t file_base;              /* file_backed()'s findings, for the reader below */
-    char file_path[512];
 } dropping;
 
-/* Whether every mapping that holds part of [start, end) is a private read-only file mapping. When
- * they are, and map one file at one offset, `*base` is the address of the file's byte 0 in that
- * mapping (else 0) and `path` the file's path as the kernel shows it (possibly gone since). */
-static int file_backed(uintptr_t start, uintptr_t end, uintptr_t *base, char *path, size_t path_size) {
-    *base = 0;
-    path[0] = 0;
+/* Whether every mapping that holds part of [start, end) is a private read-only file mapping. */
+static int file_backed(uintptr_t start, uintptr_t end) {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     char buffer[4096];
     size_t used = 0;
     uintptr_t covered = start; /* [start, covered) is known to qualify */
-    unsigned long first_inode = 0;
-    int ok = 1, done = 0, one_file = 1;
+    int ok = 1, done = 0;
     while (ok && !done) {
         ssize_t n = read(fd, buffer + used, sizeof buffer - 1 - used);
         if (n < 0 && errno == EINTR) continue;
@@ -321,20 +314,11 @@ static int file_backed(uintptr_t start, uintptr_t end, uintptr_t *base, char *pa
         char *line = buffer, *newline;
         while ((newline = strchr(line, '\n')) || (done && *line)) {
             if (newline) *newline = 0;
-            unsigned long from, to, offset, inode;
+            unsigned long from, to, inode;
             char perms[5];
-            int name_at = -1;
-            if (sscanf(line, "%lx-%lx %4s %lx %*s %lu %n", &from, &to, perms, &offset, &inode, &name_at) == 5 &&
-                from < end && to > start) {
+            if (sscanf(line, "%lx-%lx %4s %*s %*s %lu", &from, &to, perms, &inode) == 4 && from < end && to > start) {
                 if (from > covered || perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p' || inode == 0) ok = 0;
                 else if (to > covered) covered = to;
-                if (!first_inode) {
-                    first_inode = inode;
-                    *base = from - offset;
-                    if (name_at > 0) snprintf(path, path_size, "%s", line + name_at);
-                } else if (inode != first_inode || *base != from - offset) {
-                    one_file = 0;
-                }
             }
             if (!newline) { line += strlen(line); break; }
             line = newline + 1;
@@ -344,9 +328,7 @@ static int file_backed(uintptr_t start, uintptr_t end, uintptr_t *base, char *pa
         memmove(buffer, line, used);
     }
     close(fd);
-    ok = ok && covered >= end;
-    if (!ok || !one_file) *base = 0;
-    return ok;
+    return ok && covered >= end;
 }
 
 static void dropping_decide(void) {
@@ -360,9 +342,7 @@ static void dropping_decide(void) {
         dropping.keep_lo[k] = (base + keep[k][0]) & ~(page - 1);
         dropping.keep_hi[k] = keep[k][1] ? (base + keep[k][0] + keep[k][1] + page - 1) & ~(page - 1) : dropping.keep_lo[k];
     }
-    if (dropping.hi > dropping.lo &&
-        file_backed(dropping.lo, dropping.hi, &dropping.file_base, dropping.file_path, sizeof dropping.file_path))
-        dropping.state = 1;
+    if (dropping.hi > dropping.lo && file_backed(dropping.lo, dropping.hi)) dropping.state = 1;
 }
 
 /* madvise(MADV_DONTNEED) on [start, end) less the kept ranges from k on (errors ignored: nothing
@@ -394,144 +374,57 @@ static void payload_read(const unsigned char *data, uint32_t length) {
     dropping.pend_hi = end;
 }
 
-/* --- Reading payloads through the file -----------------------------------------------------
- *
- * Shared objects and files opened by path are copied whole into memory files. Read through the
- * mapping (CRC-32, then the copy), each of their pages entered the resident set until given back:
- * numpy's 35 MB of extension modules and OpenBLAS made its peak RSS 54.8 MiB against stock
- * python's 32.2. So when the blob is a file mapping (as above), such an entry is read from the
- * file with pread() in chunks, each checked and written to the memory file from a small buffer:
- * its pages stay in the page cache, never mapped here (peak 36.4 MiB; docs/benchmarks.md). The
- * file is the executable (/proc/self/exe: also when renamed or deleted since) or the path the
- * kernel shows for the mapping (a library that embeds the blob); it serves only while it holds
- * the blob's header at the mapping's offset, checked at each opening. Otherwise, or when a read
- * fails, the mapping serves. */
+/* Entries copied whole into memory files (shared objects, files opened by path) are read a window
+ * at a time when larger than one: each window CRC-checked (the first time), written and given
+ * back before the next is read. Checked whole, copied, then given back, all of their pages were
+ * resident at once: numpy's 35 MB of extension modules and OpenBLAS made its peak RSS 54.8 MiB
+ * against stock python's 32.2; read by windows, 36.2 MiB at the same start-up time. Reading them
+ * with pread() instead, never mapped, gave the same peak and cost 3.5-5 ms more (one more copy;
+ * docs/benchmarks.md). */
+#define COPY_WINDOW (1u << 20)
 
-#define READ_CHUNK (128u * 1024u)
-
-static struct {
-    int state;        /* 0: not decided yet, 1: `path` serves, -1: read the mapping */
-    const char *path; /* opened for each entry: a descriptor kept open could be closed under us */
-    uintptr_t base;   /* address a of the blob is at file offset a - base */
-} reader;
-
-/* Whether fd holds the blob's header at the blob's file offset. */
-static int holds_header(int fd) {
-    unsigned char copy[HEADER_SIZE];
-    ssize_t n;
-    do n = pread(fd, copy, HEADER_SIZE, (off_t)((uintptr_t)blob - reader.base));
-    while (n < 0 && errno == EINTR);
-    return n == HEADER_SIZE && memcmp(copy, blob, HEADER_SIZE) == 0;
-}
-
-/* A descriptor of the file that holds the blob (the caller closes it), or -1: read the mapping. */
-static int reader_open(void) {
-    if (reader.state < 0) return -1;
-    if (reader.state > 0) {
-        int fd = open(reader.path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && holds_header(fd)) return fd;
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    reader.state = -1;
+/* Writes payload `payload` of entry i of table t to fd at its position, the entry CRC-checked
+ * first if it is not yet (which reads the other payload too). 0, or -1 with an exception set. */
+static int copy_entry(int fd, int t, Py_ssize_t i, int payload) {
     if (!dropping.state) dropping_decide();
-    if (dropping.state < 0 || !dropping.file_base) return -1;
-    reader.base = dropping.file_base;
-    const char *paths[2] = {"/proc/self/exe", dropping.file_path};
-    for (int k = 0; k < 2; k++) {
-        if (!paths[k][0]) continue;
-        int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        if (holds_header(fd)) {
-            reader.path = paths[k];
-            reader.state = 1;
-            return fd;
-        }
-        close(fd);
-    }
-    return -1;
-}
-
-/* Writes payload `payload` of entry i of table t to fd, at its position, and checks the entry's
- * CRC-32 on the way if it is not checked yet: through the file, each chunk read with pread()
- * into a small buffer, checked and written from there. 0; 1 when the file does not serve
- * (nothing written); -1 with an exception set. */
-static int copy_through_file(int fd, int t, Py_ssize_t i, int payload) {
-    int file = reader_open();
-    if (file < 0) return 1;
-    unsigned char *buffer = PyMem_RawMalloc(READ_CHUNK);
-    if (!buffer) {
-        close(file);
-        PyErr_NoMemory();
-        return -1;
-    }
     const unsigned char *r = record(t, i);
-    int check = !tables[t].verified[i], result = 0;
+    int check = !tables[t].verified[i];
     uint32_t crc = 0;
-    for (int k = 0; k < 2 && !result; k++) {
-        if (k != payload && !check) continue;
-        off_t offset = (off_t)((uintptr_t)(blob + u32(r + 8 + 8 * k)) - reader.base);
-        uint32_t left = u32(r + 12 + 8 * k);
-        while (left && !result) {
-            ssize_t n = pread(file, buffer, left < READ_CHUNK ? left : READ_CHUNK, offset);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                result = 1; /* the file ends early or cannot be read: the mapping serves */
-                break;
-            }
-            if (check) crc = lzma_crc32(buffer, (size_t)n, crc);
-            for (ssize_t done = 0; k == payload && done < n;) {
-                ssize_t w = write(fd, buffer + done, (size_t)(n - done));
-                if (w < 0 && errno == EINTR) continue;
-                if (w <= 0) {
-                    if (w == 0) errno = EIO;
+    for (int k = 0; k < 2; k++) {
+        const unsigned char *data = blob + u32(r + 8 + 8 * k);
+        uint32_t length = u32(r + 12 + 8 * k);
+        if (k != payload) {
+            if (check) crc = lzma_crc32(data, length, crc);
+            continue;
+        }
+        for (uint32_t done = 0; done < length;) {
+            uint32_t window = length - done < COPY_WINDOW ? length - done : COPY_WINDOW;
+            if (check) crc = lzma_crc32(data + done, window, crc);
+            for (uint32_t written = 0; written < window;) {
+                ssize_t n = write(fd, data + done + written, window - written);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    if (n == 0) errno = EIO;
                     PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd write");
-                    result = -1;
-                    break;
+                    return -1;
                 }
-                done += w;
+                written += (uint32_t)n;
             }
-            offset += n;
-            left -= (uint32_t)n;
+            if (dropping.state > 0 && length > COPY_WINDOW) {
+                uintptr_t start = (uintptr_t)(data + done) & ~(WINDOW - 1);
+                uintptr_t end = ((uintptr_t)(data + done + window) + WINDOW - 1) & ~(WINDOW - 1);
+                if (start < dropping.lo) start = dropping.lo;
+                if (end > dropping.hi) end = dropping.hi;
+                if (start < end) drop_range(start, end, 0);
+            }
+            done += window;
         }
+        if (length <= COPY_WINDOW) payload_read(data, length); /* with its neighbours' reads */
     }
-    PyMem_RawFree(buffer);
-    close(file);
-    if (result > 0) {
-        if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-            PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd write");
-            return -1;
-        }
-        return 1;
-    }
-    if (result == 0 && check) {
+    if (check) {
         if (crc != u32(r + 28)) return crc_mismatch(r);
         tables[t].verified[i] = 1;
     }
-    return result;
-}
-
-/* Writes payload `payload` of entry i of table t, CRC-checked, to fd at its position: through the
- * file when it serves, else from the mapping (whose pages are then given back). 0, or -1 with an
- * exception set. */
-static int copy_entry(int fd, int t, Py_ssize_t i, int payload) {
-    int result = copy_through_file(fd, t, i, payload);
-    if (result <= 0) return result;
-    if (verify(t, i) < 0) return -1;
-    const unsigned char *r = record(t, i);
-    const unsigned char *data = blob + u32(r + 8 + 8 * payload);
-    uint32_t length = u32(r + 12 + 8 * payload), left = length;
-    while (left) {
-        ssize_t n = write(fd, data + (length - left), left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = EIO;
-            PyErr_SetFromErrnoWithFilename(PyExc_OSError, "memfd write");
-            return -1;
-        }
-        left -= (uint32_t)n;
-    }
-    payload_read(data, length);
     return 0;
 }
 

@@ -30,8 +30,8 @@ def create_extension(spec, index):
     """Loads extension module entry `index`: first the wheel's libraries it needs (in the load
     list's order, each once), then the module itself, from memory files (docs/pypi.md). Each
     memory file is filled before its entry's other payload (the load list, the cycle patches) is
-    read: the copy checks the entry's CRC-32 through the executable's file, so that its pages never
-    enter the resident set (runtime/rps_blob.c)."""
+    read: the copy checks the entry's CRC-32 a window at a time, giving each window's pages back,
+    where a check first would have read the whole entry at once (runtime/rps_blob.c)."""
     import _imp
     from _frozen_importlib import ModuleSpec
     module_file = _memory_file(_rps_blob.MODULES, index)

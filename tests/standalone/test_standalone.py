@@ -135,9 +135,9 @@ def test_pages_of_imported_modules_are_given_back():
 
 
 def test_large_file_opened_by_path_is_copied_past_the_resident_set():
-    # Opening a packed file by path copies it into a memory file. Read through the executable's
-    # mapping, all of its pages were resident at once (this 16 MiB file: peak +18.1 MiB); read
-    # from the file in 128 kB chunks (runtime/rps_blob.c), +2.2 MiB (the 1 MiB pieces read).
+    # Opening a packed file by path copies it into a memory file. Checked whole and copied, all of
+    # its pages were resident at once (this 16 MiB file: peak +18.1 MiB); a 1 MiB window at a
+    # time, each given back (runtime/rps_blob.c), +3.2 MiB (with the 1 MiB pieces read back).
     result = _run("BEHAVIOURS", "peak-after-open")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
